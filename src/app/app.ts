@@ -1,0 +1,343 @@
+/**
+ * App: the composition root. It holds the settings, creates topics, channels and agents, and
+ * starts the services in Faust's boot order:
+ *
+ * ```
+ * start:  Producer → Conductor → Agents → Consumer (joins the group) → Fetcher → Tasks
+ * stop:   Tasks → Fetcher → Consumer (drop buffered, wait for in-flight, final commit, leave)
+ *         → Agents → Conductor → Producer (flush)
+ * ```
+ * @module
+ */
+import { Agent, type AgentChannelT, type AgentFun, type AgentOptions } from '../agents/agent.ts'
+import { Channel, type ChannelOptions } from '../channels/channel.ts'
+import { Topic, type TopicOptions } from '../channels/topic.ts'
+import type { DecodeError } from '../errors.ts'
+import { describeError, ImproperlyConfigured, PartitionsMismatch, UnknownTopic } from '../errors.ts'
+import { codecs, type CodecRegistry } from '../serializers/codecs.ts'
+import { Service } from '../services/service.ts'
+import { Stream, type StreamOptions } from '../streams/stream.ts'
+import { Conductor } from '../transport/conductor.ts'
+import { Consumer, type RebalanceListener } from '../transport/consumer.ts'
+import { MemoryTransport } from '../transport/drivers/memory.ts'
+import { Fetcher } from '../transport/fetcher.ts'
+import type { Message } from '../transport/message.ts'
+import { Producer } from '../transport/producer.ts'
+import type { AppT, SubscriptionT, TopicDeclT } from '../types/app.ts'
+import type { SendArgs } from '../types/channels.ts'
+import type { InferType, TypeSpec } from '../types/serializers.ts'
+import type { Settings, SettingsInput } from '../types/settings.ts'
+import type { AdminDriverT, TransportDriverT } from '../types/transport.ts'
+import type { RecordMetadata, TP } from '../types/tuples.ts'
+import { silentLogger } from '../types/logging.ts'
+import { resolveSettings } from './settings.ts'
+import { AppTasks, type TaskFn } from './tasks.ts'
+
+type KeyOf<S> = S extends TypeSpec ? InferType<S> : Buffer | null
+type ValueOf<S> = S extends TypeSpec ? InferType<S> : unknown
+
+/** Typed topic options: the key and value types are inferred from keyType and valueType. */
+export type TypedTopicOptions<KS, VS> = Omit<TopicOptions, 'keyType' | 'valueType'> & { keyType?: KS; valueType?: VS }
+
+export type AgentDefinitionOptions<R> = AgentOptions<R> & Omit<TopicOptions, 'name'>
+
+export class App extends Service implements AppT {
+  readonly id: string
+  readonly conf: Settings
+  readonly codecs: CodecRegistry = codecs
+  readonly producer: Producer
+  readonly conductor: Conductor
+  readonly consumer: Consumer
+  readonly fetcher: Fetcher
+  readonly tasks = new AppTasks()
+  readonly agents = new Map<string, Agent<never, never, never>>()
+  readonly topics = new Map<string, Topic<unknown, unknown>>()
+  readonly #services: Service[] = []
+  readonly #rebalanceListeners: RebalanceListener[] = []
+  #transport: TransportDriverT | undefined
+  #admin: AdminDriverT | undefined
+  #declared = new Map<string, Promise<void>>()
+  #partitionCounts = new Map<string, number>()
+  /** Decode errors seen, for sensors and tests. */
+  decodeErrors = 0
+
+  constructor(id: string, settings: SettingsInput = {}) {
+    const conf = resolveSettings(id, settings)
+    super({ name: `App(${id})`, log: conf.logger ?? silentLogger, clock: conf.clock, stopTimeout: conf.shutdownTimeout })
+    if (!/^[A-Za-z0-9._-]+$/.test(id)) {
+      throw new ImproperlyConfigured(`app id ${JSON.stringify(id)} may only contain letters, digits, ".", "_" and "-" (it prefixes topic names)`)
+    }
+    this.id = conf.version > 1 ? `${id}-v${conf.version}` : id
+    this.conf = conf
+    this.producer = new Producer(() =>
+      this.transport.createProducer({
+        clientId: conf.brokerClientId,
+        acks: conf.producerAcks,
+        lingerMs: conf.producerLinger * 1000,
+        maxBatchSize: conf.producerMaxBatchSize,
+        compression: conf.producerCompressionType,
+        idempotent: conf.producerIdempotence,
+        requestTimeoutMs: conf.producerRequestTimeout * 1000,
+        log: this.log.child({ service: 'Producer' }),
+      }),
+    )
+    this.conductor = new Conductor((message, err, sub) => this.onDecodeError(message, err, sub))
+    this.consumer = new Consumer({
+      conductor: this.conductor,
+      commitEvery: conf.brokerCommitEvery,
+      commitInterval: conf.brokerCommitInterval,
+      waitEmpty: conf.streamWaitEmpty,
+      waitEmptyTimeout: Math.min(conf.streamProcessingTimeout, conf.brokerRebalanceTimeout, conf.shutdownTimeout),
+      flush: () => this.producer.flush(),
+      listener: {
+        onPartitionsRevoked: async (revoked) => {
+          for (const l of this.#rebalanceListeners) await l.onPartitionsRevoked?.(revoked)
+        },
+        onPartitionsAssigned: async (assigned, info) => {
+          for (const l of this.#rebalanceListeners) await l.onPartitionsAssigned?.(assigned, info)
+        },
+      },
+      createDriver: (handler) =>
+        this.transport.createConsumer({
+          groupId: this.id,
+          clientId: conf.brokerClientId,
+          handler,
+          autoOffsetReset: conf.consumerAutoOffsetReset,
+          sessionTimeoutMs: conf.brokerSessionTimeout * 1000,
+          heartbeatIntervalMs: conf.brokerHeartbeatInterval * 1000,
+          rebalanceTimeoutMs: conf.brokerRebalanceTimeout * 1000,
+          maxPollRecords: conf.brokerMaxPollRecords,
+          maxPartitionFetchBytes: conf.consumerMaxFetchSize,
+          isolationLevel: conf.processingGuarantee === 'exactly_once' ? 'read_committed' : 'read_uncommitted',
+          log: this.log.child({ service: 'Consumer' }),
+        }),
+    })
+    this.fetcher = new Fetcher(this.consumer)
+  }
+
+  /** The transport driver for the broker URL (created on first use). */
+  get transport(): TransportDriverT {
+    if (this.#transport === undefined) {
+      const url = this.conf.broker
+      if (url.startsWith('memory://')) {
+        const transport = new MemoryTransport(url)
+        transport.broker.defaultPartitions = this.conf.topicPartitions
+        this.#transport = transport
+      } else {
+        throw new ImproperlyConfigured(`no transport driver for ${url} yet`)
+      }
+    }
+    return this.#transport
+  }
+
+  /** Use a transport driver directly (the Kafka driver is set this way by the worker). */
+  setTransport(transport: TransportDriverT): void {
+    if (this.state !== 'init' && this.state !== 'stopped') throw new ImproperlyConfigured('set the transport before starting the app')
+    this.#transport = transport
+    this.#admin = undefined
+  }
+
+  get admin(): AdminDriverT {
+    if (this.#admin === undefined) this.#admin = this.transport.createAdmin()
+    return this.#admin
+  }
+
+  // ── definitions ────────────────────────────────────────────────────────────────
+
+  /**
+   * Describe a topic. The key and value types come from `keyType` / `valueType` (a Standard
+   * Schema such as zod, a model, `String`, `Number` or `Buffer`).
+   */
+  topic<KS extends TypeSpec | undefined = undefined, VS extends TypeSpec | undefined = undefined>(
+    names: string | string[],
+    options: TypedTopicOptions<KS, VS> = {},
+  ): Topic<KeyOf<KS>, ValueOf<VS>> {
+    const list = typeof names === 'string' ? [names] : names
+    if (list.length === 0 || list.some((n) => n.length === 0)) throw new ImproperlyConfigured('a topic needs a name')
+    const topic = new Topic<KeyOf<KS>, ValueOf<VS>>(this, list, options as TopicOptions<KeyOf<KS>, ValueOf<VS>>)
+    for (const name of list) if (!this.topics.has(name)) this.topics.set(name, topic as Topic<unknown, unknown>)
+    return topic
+  }
+
+  /** An in-memory channel (no broker). */
+  channel<KS extends TypeSpec | undefined = undefined, VS extends TypeSpec | undefined = undefined>(
+    options: Omit<ChannelOptions, 'keyType' | 'valueType'> & { keyType?: KS; valueType?: VS } = {},
+  ): Channel<KeyOf<KS>, ValueOf<VS>> {
+    return new Channel<KeyOf<KS>, ValueOf<VS>>(this, options as ChannelOptions<KeyOf<KS>, ValueOf<VS>>)
+  }
+
+  /**
+   * Define an agent: `fn` gets a Stream over `channel` (or, when channel is undefined, over the
+   * agent's own topic `<app-id>-<name>`). Returns the Agent, which can be sent to.
+   */
+  agent<K, V, R = never>(
+    channel: AgentChannelT<K, V> | undefined,
+    fn: AgentFun<V, K, R>,
+    options: AgentDefinitionOptions<R> = {},
+  ): Agent<V, K, R> {
+    const name = options.name ?? fn.name
+    if (name === '' || name === undefined) {
+      throw new ImproperlyConfigured('an agent needs a name: pass { name } or use a named function')
+    }
+    if (this.agents.has(name)) throw new ImproperlyConfigured(`an agent named ${name} already exists`)
+    if (this.state !== 'init') throw new ImproperlyConfigured(`define agent ${name} before the app starts`)
+    const source =
+      channel ??
+      (this.topic(`${this.id}-${name}`, {
+        ...options,
+        internal: true,
+      } as TypedTopicOptions<undefined, undefined>) as unknown as AgentChannelT<K, V>)
+    const agent = new Agent<V, K, R>(this, source, fn, {
+      ...options,
+      name,
+      escalate: (err) => this.crash(err),
+    })
+    this.agents.set(name, agent as unknown as Agent<never, never, never>)
+    return agent
+  }
+
+  /** A stream over a channel, owned by the app (iterate it in a task). */
+  stream<K, V>(channel: Channel<K, V>, options: StreamOptions = {}): Stream<V, K> {
+    return channel.stream({
+      signal: this.signal,
+      spawn: (name, fn) => this.tasks.spawn(name, fn),
+      ...options,
+    })
+  }
+
+  /** Send to a topic (by name or object), channel or agent. */
+  async send<K, V>(
+    target: string | { send(args: SendArgs<K, V>): Promise<RecordMetadata | undefined> },
+    args: SendArgs<K, V>,
+  ): Promise<RecordMetadata | undefined> {
+    const to = typeof target === 'string' ? (this.topics.get(target) ?? this.topic(target)) : target
+    return (to as { send(args: SendArgs<K, V>): Promise<RecordMetadata | undefined> }).send(args)
+  }
+
+  /** Run `fn` every `seconds` (drift-corrected) while the app runs. */
+  timer(seconds: number, fn: TaskFn, options: { name?: string } = {}): void {
+    this.tasks.timer(seconds, fn, options.name ?? (fn.name || `timer-${this.tasks.entries.length + 1}`))
+  }
+
+  /** Run `fn` once when the app has started. */
+  task(fn: TaskFn, options: { name?: string } = {}): void {
+    this.tasks.task(fn, options.name ?? (fn.name || `task-${this.tasks.entries.length + 1}`))
+  }
+
+  /** Run `fn` on a cron schedule (5 or 6 fields; seconds first when 6), in `timezone` (default: the app's). */
+  crontab(expression: string, fn: TaskFn, options: { name?: string; timezone?: string } = {}): void {
+    this.tasks.crontab(
+      expression,
+      fn,
+      options.name ?? (fn.name || `crontab-${this.tasks.entries.length + 1}`),
+      options.timezone ?? this.conf.timezone,
+    )
+  }
+
+  /** Start a user service with the app (and stop it with the app). */
+  service<S extends Service>(service: S): S {
+    this.#services.push(service)
+    return service
+  }
+
+  /** Hear about rebalances (tables use this to recover). */
+  onRebalance(listener: RebalanceListener): void {
+    this.#rebalanceListeners.push(listener)
+  }
+
+  // ── topics on the broker ───────────────────────────────────────────────────────
+
+  /**
+   * Create a topic the app owns: internal topics always (when topicAllowDeclare), and every topic
+   * on the memory broker (nothing else would create it). An existing topic whose partition count
+   * differs from a declared count is an error: sending by key to it would route to the wrong place.
+   */
+  declareTopic(topic: TopicDeclT): Promise<void> {
+    const key = topic.topics.join(',')
+    let declared = this.#declared.get(key)
+    if (declared === undefined) {
+      declared = this.#declare(topic)
+      this.#declared.set(key, declared)
+      declared.catch(() => this.#declared.delete(key))
+    }
+    return declared
+  }
+
+  async #declare(topic: TopicDeclT): Promise<void> {
+    const memory = this.transport.scheme === 'memory'
+    const existing = await this.admin.describeTopics([...topic.topics])
+    for (const name of topic.topics) {
+      const found = existing.get(name)
+      const wanted = topic.partitions ?? (topic.internal ? this.conf.topicPartitions : undefined)
+      if (found !== undefined) {
+        if (wanted !== undefined && found.partitions !== wanted) {
+          throw new PartitionsMismatch(
+            `topic ${name} has ${found.partitions} partitions but the app needs ${wanted}; ` +
+              'recreate the topic, or declare it with the partition count it has',
+            { topic: name },
+          )
+        }
+        this.#partitionCounts.set(name, found.partitions)
+        continue
+      }
+      if (!(topic.internal || memory) || !this.conf.topicAllowDeclare) continue
+      const partitions = wanted ?? this.conf.topicPartitions
+      await this.admin.createTopic({
+        name,
+        partitions,
+        replicationFactor: topic.replicas ?? this.conf.topicReplicationFactor,
+        config: topic.config,
+      })
+      this.#partitionCounts.set(name, partitions)
+      this.log.debug({ topic: name, partitions }, `created topic ${name}`)
+    }
+  }
+
+  async partitionsFor(topic: string): Promise<number> {
+    const known = this.#partitionCounts.get(topic)
+    if (known !== undefined) return known
+    const found = (await this.admin.describeTopics([topic])).get(topic)
+    if (found === undefined) throw new UnknownTopic(`topic ${topic} does not exist`, { topic })
+    this.#partitionCounts.set(topic, found.partitions)
+    return found.partitions
+  }
+
+  assignment(): TP[] {
+    return this.consumer.assignment()
+  }
+
+  // ── errors ─────────────────────────────────────────────────────────────────────
+
+  /** A message that cannot be decoded is logged with where it came from and skipped (its offset still commits). */
+  onDecodeError(message: Message, err: DecodeError, _subscription: SubscriptionT): void {
+    this.decodeErrors += 1
+    this.log.error(
+      { code: err.code, topic: message.topic, partition: message.partition, offset: message.offset },
+      `${describeError(err)} (skipped)`,
+    )
+  }
+
+  // ── lifecycle ──────────────────────────────────────────────────────────────────
+
+  protected override dependencies(): Iterable<Service> {
+    return [this.producer, this.conductor, ...this.agents.values(), this.consumer, this.fetcher, ...this.#services, this.tasks]
+  }
+
+  protected override async onStart(): Promise<void> {
+    this.conductor.log = this.log.child({ service: 'Conductor' })
+    this.consumer.log = this.log.child({ service: 'Consumer' })
+    // Declare what the app owns before anything reads or writes it.
+    const topics = new Set<Topic<unknown, unknown>>(this.topics.values())
+    for (const agent of this.agents.values()) {
+      if (agent.channel instanceof Topic) topics.add(agent.channel as Topic<unknown, unknown>)
+    }
+    for (const topic of topics) await this.declareTopic(topic)
+  }
+
+  override async onStop(): Promise<void> {
+    // Stop fetching first, then let in-flight events finish and commit, before agents stop.
+    await this.tasks.stop()
+    await this.fetcher.stop()
+    await this.consumer.drain()
+  }
+}

@@ -1,0 +1,44 @@
+/**
+ * faust-ts: Faust, the Python stream processor, in TypeScript.
+ * @module
+ */
+
+// App
+export { App, type AgentDefinitionOptions, type TypedTopicOptions } from './app/app.ts'
+export { resolveSettings, settingsTable, envName, VERSION } from './app/settings.ts'
+export type { Settings, SettingsInput, ProcessingGuarantee } from './types/settings.ts'
+
+// Agents, streams, channels
+export { Agent, Actor, type AgentFun, type AgentOptions, type Sink } from './agents/agent.ts'
+export { AgentTestContext } from './agents/test-context.ts'
+export { Stream, SKIP, type StreamOptions } from './streams/stream.ts'
+export { Event } from './streams/event.ts'
+export { currentEvent } from './streams/context.ts'
+export { Channel, type ChannelOptions } from './channels/channel.ts'
+export { Topic, type TopicOptions } from './channels/topic.ts'
+export type { SendArgs, SendTargetT } from './types/channels.ts'
+
+// Serializers
+export { codecs, CodecRegistry, raw, json, binary, gzip, compose } from './serializers/codecs.ts'
+export { Schema, asType, validate } from './serializers/schema.ts'
+export type { CodecT, TypeSpec, InferType } from './types/serializers.ts'
+
+// Services
+export { Service, ServiceStates, type ServiceState, isValidTransition } from './services/service.ts'
+export { Supervisor, SupervisorStrategies, type SupervisorStrategy } from './services/supervisors.ts'
+
+// Transport
+export { MemoryBroker, MemoryTransport, RoundRobinAssignor } from './transport/drivers/memory.ts'
+export { keyPartition, murmur2 } from './utils/murmur2.ts'
+export type { TP, RecordMetadata, Header } from './types/tuples.ts'
+export type { PartitionAssignorT, TransportDriverT } from './types/transport.ts'
+export { tp } from './utils/tp.ts'
+
+// Time
+export { VirtualClock, systemClock } from './utils/time.ts'
+
+// Worker
+export { Worker, type WorkerOptions } from './worker/worker.ts'
+
+// Errors
+export * from './errors.ts'

@@ -16,9 +16,10 @@ import type { DecodeError } from '../errors.ts'
 import { describeError, ImproperlyConfigured, PartitionsMismatch, UnknownTopic } from '../errors.ts'
 import { codecs, type CodecRegistry } from '../serializers/codecs.ts'
 import { Service } from '../services/service.ts'
-import { Stream, type StreamOptions } from '../streams/stream.ts'
+import { type Stream, type StreamOptions } from '../streams/stream.ts'
 import { Conductor } from '../transport/conductor.ts'
 import { Consumer, type RebalanceListener } from '../transport/consumer.ts'
+import { createTransport } from '../transport/drivers/index.ts'
 import { MemoryTransport } from '../transport/drivers/memory.ts'
 import { Fetcher } from '../transport/fetcher.ts'
 import type { Message } from '../transport/message.ts'
@@ -115,18 +116,26 @@ export class App extends Service implements AppT {
     this.fetcher = new Fetcher(this.consumer)
   }
 
-  /** The transport driver for the broker URL (created on first use). */
+  /**
+   * The transport driver for the broker URL. `memory://` is created on first use; other drivers
+   * load asynchronously in prepareTransport(), which start() calls.
+   */
   get transport(): TransportDriverT {
     if (this.#transport === undefined) {
       const url = this.conf.broker
-      if (url.startsWith('memory://')) {
-        const transport = new MemoryTransport(url)
-        transport.broker.defaultPartitions = this.conf.topicPartitions
-        this.#transport = transport
-      } else {
-        throw new ImproperlyConfigured(`no transport driver for ${url} yet`)
+      if (!url.startsWith('memory://')) {
+        throw new ImproperlyConfigured(`the ${url} transport is not loaded yet: await app.prepareTransport() (start() does it)`)
       }
+      const transport = new MemoryTransport(url)
+      transport.broker.defaultPartitions = this.conf.topicPartitions
+      this.#transport = transport
     }
+    return this.#transport
+  }
+
+  /** Load the transport driver for the broker URL. */
+  async prepareTransport(): Promise<TransportDriverT> {
+    this.#transport ??= await createTransport(this.conf.broker, this.conf)
     return this.#transport
   }
 
@@ -324,6 +333,7 @@ export class App extends Service implements AppT {
   }
 
   protected override async onStart(): Promise<void> {
+    await this.prepareTransport()
     this.conductor.log = this.log.child({ service: 'Conductor' })
     this.consumer.log = this.log.child({ service: 'Consumer' })
     // Declare what the app owns before anything reads or writes it.

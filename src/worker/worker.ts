@@ -5,7 +5,7 @@
  * 143 for SIGTERM). A crashed app stops the worker with exit code 1.
  * @module
  */
-import { Writable } from 'node:stream'
+import { type Writable } from 'node:stream'
 import pino from 'pino'
 import pretty from 'pino-pretty'
 import type { App } from '../app/app.ts'

@@ -165,6 +165,18 @@ export class App extends Service implements AppT {
     if (list.length === 0 || list.some((n) => n.length === 0)) throw new ImproperlyConfigured('a topic needs a name')
     const topic = new Topic<KeyOf<KS>, ValueOf<VS>>(this, list, options as TopicOptions<KeyOf<KS>, ValueOf<VS>>)
     for (const name of list) if (!this.topics.has(name)) this.topics.set(name, topic as Topic<unknown, unknown>)
+    const transport = this.#transport ?? (this.conf.broker.startsWith('memory://') ? this.transport : undefined)
+    if (transport instanceof MemoryTransport) {
+      // Nothing else creates topics on the embedded broker: the first description decides the partitions.
+      for (const name of list) {
+        transport.broker.createTopic({
+          name,
+          partitions: topic.partitions ?? this.conf.topicPartitions,
+          replicationFactor: 1,
+          config: topic.config,
+        })
+      }
+    }
     return topic
   }
 

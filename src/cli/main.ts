@@ -65,6 +65,7 @@ export function buildProgram(): Command {
     .option('--json', 'print tables and results as JSON')
     .option('--debug', 'print stack traces on errors')
     .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
 
   program
     .command('worker')
@@ -190,7 +191,7 @@ export function buildProgram(): Command {
 
 /** Run the CLI; resolves with the exit code. */
 export async function main(argv: string[] = process.argv): Promise<number> {
-  const program = buildProgram().exitOverride()
+  const program = buildProgram()
   let debug = argv.includes('--debug')
   try {
     await program.parseAsync(argv)

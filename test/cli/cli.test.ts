@@ -1,0 +1,84 @@
+import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
+import { test } from 'node:test'
+
+function cli(...args: string[]) {
+  const r = spawnSync(process.execPath, ['bin/faust-ts.js', ...args], { encoding: 'utf8', timeout: 30_000 })
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr }
+}
+
+const APP = 'test/fixtures/cli-app.ts'
+
+test('agents --json lists the agents with their topics', () => {
+  const r = cli('agents', '-A', APP, '--json')
+  assert.equal(r.code, 0, r.stderr)
+  const rows = JSON.parse(r.stdout) as Array<{ name: string; topic: string; concurrency: number }>
+  assert.deepEqual(
+    rows.map((a) => [a.name, a.topic, a.concurrency]),
+    [
+      ['process-orders', 'orders', 2],
+      ['audit', 'cli-fixture-audit', 1],
+    ],
+  )
+})
+
+test('topics prints a table, and --json the same rows', () => {
+  const text = cli('topics', '-A', APP)
+  assert.equal(text.code, 0, text.stderr)
+  assert.match(text.stdout, /^TOPIC\s+PARTITIONS/m)
+  assert.match(text.stdout, /orders\s+3\s+false\s+raw\s+json\s+process-orders\s+retention\.ms=3600000/)
+  const json = JSON.parse(cli('topics', '-A', APP, '--json').stdout) as Array<{ topic: string; internal: boolean }>
+  assert.deepEqual(json.map((t) => [t.topic, t.internal]), [['cli-fixture-audit', true], ['notes', false], ['orders', false]])
+})
+
+test('send encodes and validates, and prints where the message went', () => {
+  const r = cli('send', '-A', APP, 'orders', '{"id": 1, "amount": 9.5}', '--key', 'o-1', '--repeat', '2', '--json')
+  assert.equal(r.code, 0, r.stderr)
+  const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { topic: string; offset: number })
+  assert.deepEqual(lines.map((l) => [l.topic, l.offset]), [['orders', 0], ['orders', 1]])
+  assert.match(r.stderr, /memory:\/\/ broker lives inside one process/)
+})
+
+test('send to an agent goes to its topic', () => {
+  const r = cli('send', '-A', APP, 'audit', '"hello"')
+  assert.equal(r.code, 0, r.stderr)
+  assert.match(r.stdout, /^cli-fixture-audit\[\d\]@0$/m)
+})
+
+const failures: Array<[string, string[], RegExp]> = [
+  ['a missing app module', ['agents', '-A', 'test/fixtures/nope.ts'], /app module test\/fixtures\/nope\.ts not found/],
+  ['a broken app module', ['agents', '-A', 'test/fixtures/broken-app.ts'], /cannot load app module test\/fixtures\/broken-app\.ts/],
+  ['a module without an App', ['agents', '-A', 'test/fixtures/no-app.ts'], /exports no App/],
+  ['no app module at all', ['agents'], /no app module given/],
+  ['an unknown topic', ['send', '-A', APP, 'nope', '1'], /unknown topic or agent "nope"; known: .*orders/],
+  ['invalid JSON', ['send', '-A', APP, 'orders', '{id: 1'], /value is not valid JSON/],
+  ['a value that fails its schema', ['send', '-A', APP, 'orders', '{"id": 1, "amount": -3}'], /invalid value for orders: .*amount/],
+  ['an unknown command option', ['agents', '--bogus'], /unknown option '--bogus'/],
+]
+
+for (const [what, args, pattern] of failures) {
+  test(`${what} gives one clear error line and exit code 2`, () => {
+    const r = cli(...args)
+    assert.equal(r.code, 2, `${r.stdout}\n${r.stderr}`)
+    assert.match(r.stderr, pattern)
+    assert.doesNotMatch(r.stderr, /^\s+at /m, 'no stack trace without --debug')
+  })
+}
+
+test('every command has help text', () => {
+  const top = cli('--help')
+  assert.equal(top.code, 0)
+  for (const command of ['worker', 'send', 'agents', 'topics', 'settings']) {
+    assert.match(top.stdout, new RegExp(`^\\s+${command}\\b`, 'm'))
+    const r = cli(command, '--help')
+    assert.equal(r.code, 0, `${command} --help`)
+    assert.match(r.stdout, new RegExp(`Usage: faust-ts ${command}`))
+  }
+})
+
+test('settings --json lists every setting with its environment variable', () => {
+  const rows = JSON.parse(cli('settings', '--json').stdout) as Array<{ setting: string; env: string }>
+  const broker = rows.find((r) => r.setting === 'broker')
+  assert.equal(broker?.env, 'FAUST_BROKER, BROKER_URL')
+  assert.ok(rows.some((r) => r.setting === 'brokerCommitInterval' && r.env === 'FAUST_BROKER_COMMIT_INTERVAL'))
+})

@@ -3,7 +3,7 @@
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', '.cache/', 'test-artifacts/', 'bin/', 'eslint.config.js'] },
+  { ignores: ['dist/', 'node_modules/', '.cache/', 'test-artifacts/', 'bin/', 'eslint.config.js', 'test/fixtures/broken-app.ts'] },
   ...tseslint.configs.recommended,
   {
     languageOptions: {

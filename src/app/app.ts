@@ -59,6 +59,8 @@ export class App extends Service implements AppT {
   #admin: AdminDriverT | undefined
   #declared = new Map<string, Promise<void>>()
   #partitionCounts = new Map<string, number>()
+  /** Aborted first thing on stop, so app.stream() loops end before the tasks that run them are awaited. */
+  #streams = new AbortController()
   /** Decode errors seen, for sensors and tests. */
   decodeErrors = 0
 
@@ -90,6 +92,7 @@ export class App extends Service implements AppT {
       waitEmpty: conf.streamWaitEmpty,
       waitEmptyTimeout: Math.min(conf.streamProcessingTimeout, conf.brokerRebalanceTimeout, conf.shutdownTimeout),
       flush: () => this.producer.flush(),
+      declare: (topic) => this.declareTopic(topic),
       listener: {
         onPartitionsRevoked: async (revoked) => {
           for (const l of this.#rebalanceListeners) await l.onPartitionsRevoked?.(revoked)
@@ -217,10 +220,10 @@ export class App extends Service implements AppT {
     return agent
   }
 
-  /** A stream over a channel, owned by the app (iterate it in a task). */
+  /** A stream over a channel, owned by the app (iterate it in a task). It ends when the app stops. */
   stream<K, V>(channel: Channel<K, V>, options: StreamOptions = {}): Stream<V, K> {
     return channel.stream({
-      signal: this.signal,
+      signal: this.#streams.signal,
       spawn: (name, fn) => this.tasks.spawn(name, fn),
       ...options,
     })
@@ -345,6 +348,7 @@ export class App extends Service implements AppT {
   }
 
   protected override async onStart(): Promise<void> {
+    if (this.#streams.signal.aborted) this.#streams = new AbortController()
     await this.prepareTransport()
     this.conductor.log = this.log.child({ service: 'Conductor' })
     this.consumer.log = this.log.child({ service: 'Consumer' })
@@ -358,6 +362,7 @@ export class App extends Service implements AppT {
 
   override async onStop(): Promise<void> {
     // Stop fetching first, then let in-flight events finish and commit, before agents stop.
+    this.#streams.abort()
     await this.tasks.stop()
     await this.fetcher.stop()
     await this.consumer.drain()

@@ -183,7 +183,7 @@ describe('settings environment variables', () => {
 
   test(
     'an empty or blank integer/float variable is rejected, not read as 0',
-    { todo: "BUG: Number('') and Number(' ') are 0, so FAUST_PRODUCER_ACKS='' silently means acks=0 (settings.ts parse)" },
+
     () => {
       throwsConfig(() => resolveSettings('x', {}, { FAUST_PRODUCER_ACKS: '' }), /FAUST_PRODUCER_ACKS/)
       throwsConfig(() => resolveSettings('x', {}, { FAUST_WEB_PORT: ' ' }), /FAUST_WEB_PORT/)
@@ -193,7 +193,7 @@ describe('settings environment variables', () => {
 
   test(
     'a variable that parses but fails validation is named in the error',
-    { todo: 'BUG: validateSettings() names the setting but not the FAUST_* variable it came from (settings.ts validateSettings)' },
+
     () => {
       throwsConfig(() => resolveSettings('x', {}, { FAUST_TOPIC_PARTITIONS: '0' }), /FAUST_TOPIC_PARTITIONS/)
       throwsConfig(() => resolveSettings('x', {}, { BROKER_URL: 'redis://localhost' }), /BROKER_URL/)

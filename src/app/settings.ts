@@ -103,11 +103,13 @@ function parse(name: string, variable: string, spec: Spec<EnvSettings>, raw: str
     case 'int':
     case 'optional-int': {
       if (spec.kind === 'optional-int' && raw === '') return undefined
+      if (raw.trim() === '') throw bad('expected an integer')
       const n = Number(raw)
       if (!Number.isInteger(n)) throw bad('expected an integer')
       return n
     }
     case 'float': {
+      if (raw.trim() === '') throw bad('expected a number')
       const n = Number(raw)
       if (!Number.isFinite(n)) throw bad('expected a number')
       return n
@@ -127,6 +129,8 @@ function parse(name: string, variable: string, spec: Spec<EnvSettings>, raw: str
 /** Resolve settings: explicit values, then environment, then defaults. */
 export function resolveSettings(id: string, input: SettingsInput = {}, env: NodeJS.ProcessEnv = process.env): Settings {
   const out: Record<string, unknown> = {}
+  /** Where each value came from, so a validation error can name the variable to fix. */
+  const sources = new Map<string, string>()
   for (const [name, spec] of Object.entries(specs) as Array<[EnvSettings, Spec<EnvSettings>]>) {
     if (input[name] !== undefined) {
       out[name] = input[name]
@@ -134,26 +138,32 @@ export function resolveSettings(id: string, input: SettingsInput = {}, env: Node
     }
     const variables = [envName(name), ...(spec.aliases ?? [])]
     const variable = variables.find((v) => env[v] !== undefined)
+    if (variable !== undefined) sources.set(name, variable)
     out[name] = variable === undefined ? spec.default(id) : parse(name, variable, spec, env[variable] ?? '')
   }
   out.clock = input.clock ?? systemClock
   out.logger = input.logger
   const settings = out as unknown as Settings
-  validateSettings(settings)
+  validateSettings(settings, (name) => {
+    const variable = sources.get(name)
+    return variable === undefined ? `setting ${name}` : `setting ${name} (from environment variable ${variable})`
+  })
   return settings
 }
 
-function validateSettings(s: Settings): void {
+function validateSettings(s: Settings, origin: (name: string) => string): void {
   const positive: Array<keyof Settings> = ['topicPartitions', 'streamBufferMaxsize', 'brokerCommitEvery', 'brokerCommitInterval']
   for (const name of positive) {
     const v = s[name]
-    if (typeof v !== 'number' || !(v > 0)) throw new ImproperlyConfigured(`setting ${name} must be a positive number, got ${String(v)}`)
+    if (typeof v !== 'number' || !(v > 0)) throw new ImproperlyConfigured(`${origin(name)} must be a positive number, got ${String(v)}`)
   }
   if (!/^(memory|kafka|aiokafka):\/\//.test(s.broker)) {
-    throw new ImproperlyConfigured(`broker URL ${JSON.stringify(s.broker)} has an unknown scheme: use memory:// or kafka://host:port`)
+    throw new ImproperlyConfigured(
+      `${origin('broker')}: URL ${JSON.stringify(s.broker)} has an unknown scheme: use memory:// or kafka://host:port`,
+    )
   }
   if (s.brokerSessionTimeout > s.brokerRequestTimeout) {
-    throw new ImproperlyConfigured('brokerSessionTimeout must not exceed brokerRequestTimeout')
+    throw new ImproperlyConfigured(`${origin('brokerSessionTimeout')} must not exceed brokerRequestTimeout`)
   }
 }
 

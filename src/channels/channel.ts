@@ -127,6 +127,9 @@ export class Channel<K = unknown, V = unknown> implements StreamChannelT, SendTa
     })
   }
 
+  /** Channels live in memory: nothing to create. */
+  async maybeDeclare(): Promise<void> {}
+
   /** Readers currently attached (for tests and the CLI). */
   get readers(): number {
     return this.#queues.size

@@ -172,7 +172,7 @@ export class Topic<K = unknown, V = unknown> extends Channel<K, V> implements To
   }
 
   /** Create the topic if the app is allowed to (see App.declareTopic). */
-  async maybeDeclare(): Promise<void> {
+  override async maybeDeclare(): Promise<void> {
     await this.app.declareTopic(this)
   }
 }

@@ -61,6 +61,18 @@ export interface SchemaDefaults {
   registry?: CodecRegistry
 }
 
+/** A number, or text that is one; anything else (empty, null, booleans) is a ValidationError. */
+function toNumber(decoded: unknown): number {
+  if (typeof decoded === 'number' && Number.isFinite(decoded)) return decoded
+  const text = Buffer.isBuffer(decoded) ? decoded.toString('utf8') : typeof decoded === 'string' ? decoded : undefined
+  if (text !== undefined && text.trim() !== '') {
+    const n = Number(text)
+    if (Number.isFinite(n)) return n
+  }
+  const shown = JSON.stringify(Buffer.isBuffer(decoded) ? decoded.toString('utf8') : decoded)
+  throw new ValidationError(`expected a number, got ${shown}`, [])
+}
+
 /** Encodes and decodes one side (key or value) of a message. */
 class Side<T> {
   readonly spec: TypeSpec<T> | undefined
@@ -83,11 +95,7 @@ class Side<T> {
     if (spec === undefined) return decoded as T
     if (spec === String) return (Buffer.isBuffer(decoded) ? decoded.toString('utf8') : String(decoded)) as T
     if (spec === Buffer) return (Buffer.isBuffer(decoded) ? decoded : Buffer.from(String(decoded))) as T
-    if (spec === Number) {
-      const n = Buffer.isBuffer(decoded) ? Number(decoded.toString('utf8')) : Number(decoded)
-      if (Number.isNaN(n)) throw new ValidationError(`expected a number, got ${JSON.stringify(String(decoded))}`, [])
-      return n as T
-    }
+    if (spec === Number) return toNumber(decoded) as T
     if (isModelClass(spec)) return spec.fromData(decoded) as T
     if (isStandardSchema(spec)) return validate(spec as StandardSchemaV1<unknown, T>, decoded)
     return decoded as T

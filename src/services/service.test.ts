@@ -474,14 +474,14 @@ describe('Service background tasks', () => {
     assert.deepEqual(s.hungTasks, [])
   })
 
-  test('declared tasks relaunch on restart with a fresh signal; spawned ones do not', async () => {
+  test('declared tasks relaunch on restart with a fresh signal; spawned ones run once (before start: at the first start)', async () => {
     const s = new Recorder('s')
     const declaredSignals: AbortSignal[] = []
     let spawnedRuns = 0
     s.addTask('declared', async (signal) => {
       declaredSignals.push(signal)
     })
-    s.spawn('ignored before start', async () => {
+    s.spawn('waits for the first start', async () => {
       spawnedRuns += 100
     })
     await s.start()
@@ -494,7 +494,7 @@ describe('Service background tasks', () => {
     assert.notEqual(declaredSignals[0], declaredSignals[1])
     assert.equal(declaredSignals[0]?.aborted, true)
     assert.equal(declaredSignals[1]?.aborted, false)
-    assert.equal(spawnedRuns, 1)
+    assert.equal(spawnedRuns, 101)
     await s.stop()
   })
 

@@ -82,6 +82,8 @@ export abstract class Service {
   #tasks = new Set<RunningTask>()
   #declared: Array<{ name: string; fn: (signal: AbortSignal) => Promise<void> }> = []
   #children: Service[] = []
+  /** One-off work spawned before the first start, launched by it. */
+  #early: Array<{ name: string; fn: (signal: AbortSignal) => Promise<void> }> = []
   #parent: Service | undefined
 
   constructor(options: ServiceOptions = {}) {
@@ -147,10 +149,12 @@ export abstract class Service {
 
   /**
    * Run one-off background work in the current run only (not relaunched on restart). Aborted and
-   * awaited on stop like declared tasks. Ignored unless the service is starting or running.
+   * awaited on stop like declared tasks. Spawned before the first start, it waits for that start;
+   * spawned while stopping or stopped, it is ignored.
    */
   spawn(name: string, fn: (signal: AbortSignal) => Promise<void>): void {
     if (this.#state === 'running' || this.#state === 'starting') this.#launch(name, fn)
+    else if (this.#state === 'init') this.#early.push({ name, fn })
   }
 
   /**
@@ -205,6 +209,7 @@ export abstract class Service {
       }
       if (this.#state !== 'starting') return
       for (const { name, fn } of this.#declared) this.#launch(name, fn)
+      for (const { name, fn } of this.#early.splice(0)) this.#launch(name, fn)
       this.#transition('running')
       await this.onStarted()
     } catch (err) {
@@ -306,9 +311,8 @@ export abstract class Service {
     this.onCrashed(error).catch((e: unknown) => {
       this.log.error({ err: e }, `${this.name}.onCrashed failed: ${describeError(e)}`)
     })
-    const handler = this.crashHandler ?? this.#parent
-    if (handler instanceof Service) handler.crash(error)
-    else handler?.onCrash(this, error)
+    if (this.crashHandler !== undefined) this.crashHandler.onCrash(this, error)
+    else this.#parent?.crash(error)
   }
 
   /** Wait until the service leaves the running/starting states (stopped or crashed). */

@@ -84,7 +84,7 @@ describe('Supervisor', () => {
 
   test(
     'a crash of a watched service reaches Supervisor.onCrash (and the supervisor keeps running)',
-    { todo: 'BUG: Service.crash() calls handler.crash() because a Supervisor is a Service (service.ts crash())' },
+
     async () => {
       const sup = supervisor()
       const a = new Worker('a')
@@ -280,7 +280,7 @@ describe('Supervisor', () => {
 
   test(
     'one_for_one: a crash that arrives while another restart is in progress is still restarted',
-    { todo: 'BUG: Supervisor.#restart returns early when #busy, dropping the second restart (supervisors.ts #restart)' },
+
     async () => {
       const sup = supervisor({ strategy: 'one_for_one' })
       const [a, b] = [new Worker('a'), new Worker('b')]

@@ -41,6 +41,7 @@ export class Supervisor extends Service implements CrashHandler {
   #watched: Service[] = []
   #recent: number[] = []
   #busy = false
+  #pending: Service[] = []
   #escalate: ((err: Error) => void) | undefined
 
   constructor(options: SupervisorOptions & { escalate?: (err: Error) => void } = {}) {
@@ -87,30 +88,41 @@ export class Supervisor extends Service implements CrashHandler {
       return
     }
     const targets = this.strategy === 'one_for_all' ? [...this.#watched] : [service]
-    const delay = Math.min(this.maxBackoff, this.backoff * 2 ** (this.#recent.length - 1))
-    this.spawn(`restart ${service.name}`, async (signal) => {
-      if (!(await this.clock.sleep(delay * 1000, signal))) return
-      await this.#restart(targets)
+    for (const t of targets) if (!this.#pending.includes(t)) this.#pending.push(t)
+    this.#drain()
+  }
+
+  /** Start the restart loop unless it runs already. */
+  #drain(): void {
+    if (this.#busy || this.#pending.length === 0) return
+    this.#busy = true
+    this.spawn('restart', async (signal) => {
+      try {
+        await this.#restartPending(signal)
+      } finally {
+        this.#busy = false
+        // A crash that landed between the loop's last check and here is still queued.
+        if (!signal.aborted) this.#drain()
+      }
     })
   }
 
-  async #restart(targets: Service[]): Promise<void> {
-    if (this.#busy) return
-    this.#busy = true
-    try {
-      for (const target of targets) {
-        if (this.signal.aborted) return
-        this.restarts += 1
-        this.log.warn({ service: target.name, restarts: this.restarts }, `restarting ${target.name}`)
-        try {
-          await target.restart()
-        } catch (err) {
-          // A failed start marks the target crashed but does not route through crash(); count it here.
-          this.onCrash(target, err instanceof Error ? err : new Error(String(err)))
-        }
+  /**
+   * Restart everything queued, one at a time, each after a backoff that doubles with the crashes
+   * in the window. Services that crash meanwhile (or fail to start again) join the queue.
+   */
+  async #restartPending(signal: AbortSignal): Promise<void> {
+    for (let target = this.#pending.shift(); target !== undefined; target = this.#pending.shift()) {
+      const delay = Math.min(this.maxBackoff, this.backoff * 2 ** Math.max(0, this.#recent.length - 1))
+      if (!(await this.clock.sleep(delay * 1000, signal))) return
+      this.restarts += 1
+      this.log.warn({ service: target.name, restarts: this.restarts }, `restarting ${target.name}`)
+      try {
+        await target.restart()
+      } catch (err) {
+        // A failed start leaves the target crashed without going through crash(): count it here.
+        this.onCrash(target, err instanceof Error ? err : new Error(String(err)))
       }
-    } finally {
-      this.#busy = false
     }
   }
 

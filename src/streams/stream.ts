@@ -39,6 +39,8 @@ export interface StreamChannelT extends SendTargetT {
   stream(options?: StreamOptions): Stream<unknown, unknown>
   encodeKey(key: unknown): Buffer | null
   derive(options: { prefix?: string; suffix?: string; partitions?: number | undefined; internal?: boolean }): StreamChannelT
+  /** Create it on the broker if the app owns it. */
+  maybeDeclare(): Promise<void>
 }
 
 export interface StreamOptions {
@@ -146,11 +148,17 @@ export class Stream<V = unknown, K = unknown> implements AsyncIterable<V> {
         }
       }
       if (signal?.aborted) return [undefined, lanes[0]!]
-      const waits: Array<Promise<unknown>> = lanes.map((l) => l.source.readable(signal))
+      // Wait on every lane; the losers' waits are cancelled so idle lanes do not collect waiters.
+      const round = new AbortController()
+      const stop = signal === undefined ? round.signal : AbortSignal.any([signal, round.signal])
+      const waits: Array<Promise<unknown>> = lanes.map((l) => l.source.readable(stop))
+      let timer: NodeJS.Timeout | undefined
       if (deadline !== undefined) {
-        waits.push(new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now()), TIMEOUT)))
+        waits.push(new Promise((r) => (timer = setTimeout(r, Math.max(0, deadline - Date.now()), TIMEOUT))))
       }
       const woke = await Promise.race(waits)
+      round.abort()
+      clearTimeout(timer)
       if (woke === TIMEOUT) return [TIMEOUT, lanes[0]!]
     }
   }
@@ -275,7 +283,7 @@ export class Stream<V = unknown, K = unknown> implements AsyncIterable<V> {
       partitions: options.partitions ?? channel.partitions,
       internal: true,
     })
-    this.#forward(`groupBy ${name}`, (event, value) => {
+    this.#forward(`groupBy ${name}`, target, (event, value) => {
       let newKey: K2
       try {
         newKey = keyOf(value, event)
@@ -293,7 +301,7 @@ export class Stream<V = unknown, K = unknown> implements AsyncIterable<V> {
 
   /** Forward every value to `channel` and continue with the stream over that channel. */
   through<V2 = V, K2 = K>(channel: StreamChannelT): Stream<V2, K2> {
-    this.#forward(`through ${channel.label}`, (event, value) => channel.send({ key: event.key, value }))
+    this.#forward(`through ${channel.label}`, channel, (event, value) => channel.send({ key: event.key, value }))
     return channel.stream(this.#streamOptions()) as Stream<V2, K2>
   }
 
@@ -334,12 +342,15 @@ export class Stream<V = unknown, K = unknown> implements AsyncIterable<V> {
    */
   #forward(
     name: string,
+    target: StreamChannelT,
     send: (event: Event<K, V>, value: V) => Promise<unknown> | undefined,
   ): void {
     const spawn = this.#options.spawn
     if (spawn === undefined) throw new ImproperlyConfigured(`${name}: this stream has no owner to run its forwarder`)
-    const source = this.noack()
+    // The forwarder is not the agent: it must not touch the agent's current event.
+    const source = this.#derive<V, K>({ options: { noack: true, context: { currentEvent: undefined, agent: this.#context.agent } } })
     spawn(name, async () => {
+      await target.maybeDeclare()
       const inflight = new Set<Promise<unknown>>()
       // A failed send leaves its event unacked (so it is never committed) and crashes the owner.
       let failure: unknown

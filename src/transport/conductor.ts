@@ -9,7 +9,7 @@
  */
 import { describeError, type DecodeError } from '../errors.ts'
 import { Service } from '../services/service.ts'
-import type { ConductorT, Decoded, EventLike, SubscriptionT } from '../types/app.ts'
+import type { ConductorT, Decoded, EventLike, SubscriptionT, TopicDeclT } from '../types/app.ts'
 import type { RawRecord, TP } from '../types/tuples.ts'
 import type { Message } from './message.ts'
 
@@ -60,7 +60,16 @@ export class Conductor extends Service implements ConductorT {
       if (rest.length === 0) this.#byTopic.delete(name)
       else this.#byTopic.set(name, rest)
     }
+    // Nobody will process what is still buffered: it is dropped (not committed, fetched again later).
+    for (const event of subscription.queue.clear()) event.message.dropped = true
     this.#consumer?.resumeForBuffer(subscription.queue)
+  }
+
+  /** The topic declarations of every subscription (one per topic object). */
+  topicDecls(): TopicDeclT[] {
+    const out = new Set<TopicDeclT>()
+    for (const subs of this.#byTopic.values()) for (const sub of subs) out.add(sub.topic)
+    return [...out]
   }
 
   /** Every topic some stream reads. */

@@ -12,6 +12,7 @@
  */
 import { CommitError, describeError } from '../errors.ts'
 import { Service } from '../services/service.ts'
+import type { TopicDeclT } from '../types/app.ts'
 import type { AssignedInfo, ConsumerDriverT, ConsumerHandlerT } from '../types/transport.ts'
 import type { RawRecord, TP } from '../types/tuples.ts'
 import { sortTPs, tpString } from '../utils/tp.ts'
@@ -47,18 +48,20 @@ export class PartitionState implements AckTracker {
 
   onAck(message: Message): void {
     if (this.retired) return
-    this.#consumer.acked(message)
     const pending = this.#pending
     // Only the head can move the commit point; acks further on wait until the gap before them closes.
-    if (pending[this.#head] !== message) return
-    let head = this.#head
-    while (head < pending.length && pending[head]!.acked) head += 1
-    this.committable = pending[head - 1]!.offset + 1
-    if (head > 4096 && head * 2 > pending.length) {
-      this.#pending = pending.slice(head)
-      head = 0
+    if (pending[this.#head] === message) {
+      let head = this.#head
+      while (head < pending.length && pending[head]!.acked) head += 1
+      this.committable = pending[head - 1]!.offset + 1
+      if (head > 4096 && head * 2 > pending.length) {
+        this.#pending = pending.slice(head)
+        head = 0
+      }
+      this.#head = head
     }
-    this.#head = head
+    // After moving the commit point, so a commit this ack triggers includes it.
+    this.#consumer.acked(message)
   }
 
   /** Messages delivered but not yet acked or dropped. */
@@ -90,6 +93,8 @@ export interface ConsumerOptions {
   waitEmpty: boolean
   /** Flush the producer before committing. */
   flush: () => Promise<void>
+  /** Create a topic the app owns before subscribing to it (repartition topics appear at runtime). */
+  declare: (topic: TopicDeclT) => Promise<void>
   listener?: RebalanceListener
 }
 
@@ -142,22 +147,23 @@ export class Consumer extends Service implements ConsumerHandlerT, ConductorCons
     if (this.#options.conductor.topicNames().length > 0) await this.subscribe()
   }
 
-  /** Join the group with the conductor's topics. */
+  /** Join the group with the conductor's topics (declaring the ones the app owns first). */
   async subscribe(): Promise<void> {
-    this.#topics = this.#options.conductor.topicNames()
+    const conductor = this.#options.conductor
+    await Promise.all(conductor.topicDecls().map((t) => this.#options.declare(t)))
+    this.#topics = conductor.topicNames()
     await this.driver.subscribe(this.#topics)
   }
 
   subscriptionChanged(): void {
-    if (this.#driver === undefined || this.#topics.length === 0 || this.#resubscribe !== undefined) return
+    if (this.state !== 'running' || this.#resubscribe !== undefined) return
     // Batch the topics of several new streams into one re-join.
     this.#resubscribe = new Promise<void>((resolve) => setImmediate(resolve))
       .then(async () => {
         const topics = this.#options.conductor.topicNames()
         if (topics.join() === this.#topics.join()) return
-        this.#topics = topics
         this.log.info({ topics }, 'subscription changed; rejoining the group')
-        await this.driver.subscribe(topics)
+        await this.subscribe()
       })
       .catch((err: unknown) => this.crash(err))
       .finally(() => {
@@ -178,8 +184,8 @@ export class Consumer extends Service implements ConsumerHandlerT, ConductorCons
       const state = this.#states.get(t)
       if (state !== undefined) state.retired = true
       this.#states.delete(t)
-      this.#pausedFor.delete(t)
     }
+    this.#resumeAllPaused()
     await this.#options.listener?.onPartitionsRevoked?.(revoked)
   }
 
@@ -187,7 +193,7 @@ export class Consumer extends Service implements ConsumerHandlerT, ConductorCons
     this.#generation = info.generation
     for (const state of this.#states.values()) state.retired = true
     this.#states = new Map(assigned.map((t) => [t, new PartitionState(this, t, info.generation)]))
-    this.#pausedFor.clear()
+    this.#resumeAllPaused()
     const committed = assigned.length === 0 ? new Map<TP, number | undefined>() : await this.driver.committed(assigned)
     for (const [t, offset] of committed) {
       const state = this.#states.get(t)
@@ -241,6 +247,17 @@ export class Consumer extends Service implements ConsumerHandlerT, ConductorCons
     if (resume.length > 0) this.driver.resume(resume)
   }
 
+  /**
+   * Buffers were cleared (rebalance): resume what they paused. Some drivers (kafkajs) keep pause
+   * state across a rebalance, so it must be undone explicitly.
+   */
+  #resumeAllPaused(): void {
+    if (this.#pausedFor.size === 0) return
+    const paused = [...this.#pausedFor.keys()]
+    this.#pausedFor.clear()
+    this.driver.resume(paused)
+  }
+
   /** Partitions paused because a stream's buffer is full. */
   pausedPartitions(): TP[] {
     return sortTPs(this.#pausedFor.keys())
@@ -249,7 +266,8 @@ export class Consumer extends Service implements ConsumerHandlerT, ConductorCons
   acked(_message: Message): void {
     this.stats.acked += 1
     this.#ackedSinceCommit += 1
-    if (this.#ackedSinceCommit >= this.#options.commitEvery && this.#commitRunning === undefined) this.#commitSoon()
+    // A commit already running takes this as "run once more" (commit() sets #commitAgain).
+    if (this.#ackedSinceCommit >= this.#options.commitEvery) this.#commitSoon()
   }
 
   // ── commits ──────────────────────────────────────────────────────────────────────

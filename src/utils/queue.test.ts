@@ -279,7 +279,6 @@ describe('BoundedQueue with several readable() waiters', () => {
   // collects several readable() waiters before its next items arrive.
   test(
     'items put while several readable() waiters are pending keep FIFO order',
-    { todo: 'BUG: each put hands the item to a readable() waiter, which #unshift()s it in front of the previous one (queue.ts putNowait/readable)' },
     async () => {
       const q = new BoundedQueue<string>(10)
       const waits = [q.readable(), q.readable(), q.readable()]
@@ -293,7 +292,6 @@ describe('BoundedQueue with several readable() waiters', () => {
 
   test(
     'readable() waiters do not bypass back-pressure',
-    { todo: 'BUG: putNowait returns true without the full check when a readable() waiter takes the item (queue.ts putNowait)' },
     async () => {
       const { q, full } = counted<string>(2)
       const waits = [q.readable(), q.readable(), q.readable()]

@@ -23,6 +23,8 @@ export class BoundedQueue<T> {
   #head = 0
   #getters: Array<(v: T | undefined | typeof TIMEOUT) => void> = []
   #spaceWaiters: Array<() => void> = []
+  /** readable() callers: woken after an item is stored (they do not take it). */
+  #readers: Array<() => void> = []
   #closed = false
   #full = false
   /** Set by the conductor to resume partitions when the queue drains. */
@@ -54,6 +56,11 @@ export class BoundedQueue<T> {
       return true
     }
     this.#items.push(item)
+    if (this.#readers.length > 0) {
+      const readers = this.#readers
+      this.#readers = []
+      for (const r of readers) r()
+    }
     if (this.size >= this.maxsize) {
       if (!this.#full) {
         this.#full = true
@@ -133,23 +140,20 @@ export class BoundedQueue<T> {
     })
   }
 
-  /** Resolves when an item is available (or the queue closes / signal aborts). */
+  /** Resolves when an item is available (or the queue closes / signal aborts). Does not take it. */
   readable(signal?: AbortSignal): Promise<void> {
     if (this.size > 0 || this.#closed || signal?.aborted) return Promise.resolve()
     return new Promise((resolve) => {
-      const getter = (v: T | undefined | typeof TIMEOUT) => {
+      const wake = () => {
         signal?.removeEventListener('abort', onAbort)
-        // We only peeked: put the item back at the front for the real get().
-        if (v !== undefined && v !== TIMEOUT) this.#unshift(v)
         resolve()
       }
       const onAbort = () => {
-        const i = this.#getters.indexOf(getter)
-        if (i >= 0) this.#getters.splice(i, 1)
+        this.#readers = this.#readers.filter((r) => r !== wake)
         resolve()
       }
       signal?.addEventListener('abort', onAbort, { once: true })
-      this.#getters.push(getter)
+      this.#readers.push(wake)
     })
   }
 
@@ -171,15 +175,9 @@ export class BoundedQueue<T> {
     const waiters = this.#spaceWaiters
     this.#spaceWaiters = []
     for (const w of waiters) w()
-  }
-
-  #unshift(item: T): void {
-    if (this.#head > 0) {
-      this.#head -= 1
-      this.#items[this.#head] = item
-    } else {
-      this.#items.unshift(item)
-    }
+    const readers = this.#readers
+    this.#readers = []
+    for (const r of readers) r()
   }
 
   #afterTake(): void {

@@ -191,10 +191,8 @@ test('a generator agent acks an event only after its yielded value reached the s
   }
 })
 
-const BUG_SUPERVISOR =
-  'BUG: Service.crash() sends the crash to crashHandler.crash() when the handler is a Service (service.ts crash(): `handler instanceof Service`), and Supervisor is a Service, so onCrash never runs: no restart, the app crashes'
 
-test('a crashing agent is restarted by its supervisor and goes on with the next events', { todo: BUG_SUPERVISOR }, async (t) => {
+test('a crashing agent is restarted by its supervisor and goes on with the next events', async (t) => {
   const { app } = newApp(t, manualCommit)
   const topic = app.topic('fragile', { partitions: 1 })
   const seen: string[] = []
@@ -238,7 +236,7 @@ test('supervisorStrategy "crashing": an agent crash crashes the app', async (t) 
   assert.equal(app.state, 'stopped')
 })
 
-test('more than maxRestarts crashes escalate: the supervisor gives up and the app crashes', { todo: BUG_SUPERVISOR }, async (t) => {
+test('more than maxRestarts crashes escalate: the supervisor gives up and the app crashes', async (t) => {
   const { app } = newApp(t, manualCommit)
   const topic = app.topic('always-fails', { partitions: 1 })
   const agent = app.agent(
@@ -255,7 +253,7 @@ test('more than maxRestarts crashes escalate: the supervisor gives up and the ap
   assert.equal(agent.restarts, 2)
 })
 
-test('supervisorStrategy "one_for_all" restarts every actor of the agent', { todo: BUG_SUPERVISOR }, async (t) => {
+test('supervisorStrategy "one_for_all" restarts every actor of the agent', async (t) => {
   const { app } = newApp(t, manualCommit)
   const topic = app.topic('all', { partitions: 1 })
   let starts = 0

@@ -353,7 +353,6 @@ test('groupBy: an event whose key function throws is skipped and acked', async (
 
 test(
   'groupBy(field, { partitions }) creates the repartition topic with that many partitions',
-  { todo: 'BUG: groupBy never declares the repartition topic (stream.ts groupBy), so `partitions` is ignored: the broker auto-creates it with topicPartitions' },
   async (t) => {
     const { app, broker } = newApp(t, { ...manualCommit, topicPartitions: 4 })
     const orders = app.topic('orders2', { keyType: String, valueType: Order, partitions: 4 })
@@ -417,9 +416,6 @@ test('through(channel) forwards to an in-memory channel', async (t) => {
 
 test(
   'currentEvent() in an agent using groupBy() is the repartitioned event, not the source event',
-  {
-    todo: 'BUG: the groupBy/through forwarder iterates with the agent stream\'s StreamContext (stream.ts #forward uses this.noack()), so it overwrites (and clears) currentEvent() under the agent body',
-  },
   async (t) => {
     const { app } = newApp(t, { ...manualCommit, topicPartitions: 2 })
     const topic = app.topic('cur-gb', { partitions: 2 })
@@ -528,10 +524,8 @@ test('combine() merges two streams (events waiting on both); both are acked', as
   await waitFor(() => committable(app, 'left') === 2 && committable(app, 'right') === 2, 'both acked')
 })
 
-const BUG_COMBINE =
-  'BUG: Stream #takeMerged leaves the losing lanes\' readable() getters registered (stream.ts #takeMerged / queue.ts readable); a later event goes to a stale getter: no wake-up, and it is unshifted ahead of older events'
 
-test('combine(): an event on the quiet stream is delivered without waiting for the other', { todo: BUG_COMBINE }, async (t) => {
+test('combine(): an event on the quiet stream is delivered without waiting for the other', async (t) => {
   const { app, left, right, got } = combineApp(t)
   await app.start()
   await left.send({ value: 'l0' })
@@ -540,7 +534,7 @@ test('combine(): an event on the quiet stream is delivered without waiting for t
   await waitFor(() => got.length === 2, 'r0 delivered', 1000)
 })
 
-test('combine(): events arriving live keep their order per stream', { todo: BUG_COMBINE }, async (t) => {
+test('combine(): events arriving live keep their order per stream', async (t) => {
   const { app, left, right, got, from } = combineApp(t)
   await app.start()
   // Two events on the left, each waited for, then three on the right.
@@ -607,7 +601,6 @@ test('currentEvent() is separate per actor with concurrency > 1', async (t) => {
 
 test(
   'app.stream() iterated in app.task stops with the app (no hung task at stop)',
-  { todo: 'BUG: app.stream() streams use app.signal, which aborts only after AppTasks.stop() has waited for its tasks (app.ts onStop), so stop hangs for the tasks stopTimeout (10 s)' },
   async (t) => {
     const { app } = newApp(t, manualCommit)
     const topic = app.topic('task-stream', { partitions: 1 })
@@ -657,7 +650,6 @@ test('app.stream(topic, { signal }) in app.task receives events and stops with t
 
 test(
   'a stream opened after start in an app with no agents receives events',
-  { todo: 'BUG: Consumer.subscriptionChanged() returns early when the consumer never subscribed (#driver undefined / no topics at start), so the new topic is never joined' },
   async (t) => {
     const { app } = newApp(t, manualCommit)
     const topic = app.topic('late', { partitions: 1 })
@@ -673,7 +665,6 @@ test(
 
 test(
   'app.stream(topic).groupBy() defined before start forwards once the app runs',
-  { todo: 'BUG: app.stream() before start: groupBy/through spawn via AppTasks.spawn, which is ignored in state init (service.ts spawn), so nothing is ever forwarded' },
   async (t) => {
     // Short shutdown: the unread source event is also left unsettled (see the next test).
     const { app } = newApp(t, { ...manualCommit, topicPartitions: 2, shutdownTimeout: 0.2 })
@@ -701,9 +692,6 @@ test(
 
 test(
   'closing a stream with buffered events does not make stop() wait for them',
-  {
-    todo: 'BUG: Conductor.unsubscribe() (conductor.ts) leaves the closed queue\'s buffered events unsettled (not dropped, not acked): drain() and revoke wait waitEmptyTimeout for each, and they block the commit point',
-  },
   async (t) => {
     const { app } = newApp(t, { ...manualCommit, shutdownTimeout: 0.5 })
     const topic = app.topic('closing', { partitions: 1 })

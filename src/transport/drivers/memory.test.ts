@@ -469,9 +469,6 @@ describe('MemoryConsumer groups', () => {
 
   test(
     'a rebalance does not preserve pause state, as in Kafka',
-    {
-      todo: 'BUG (Kafka divergence): MemoryConsumer.assign() keeps paused partitions that are re-assigned; KafkaConsumer docs: "Rebalance will not preserve the pause/resume state" (memory.ts assign)',
-    },
     async () => {
       const transport = freshTransport()
       topic(transport, 't', 2)

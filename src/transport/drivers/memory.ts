@@ -322,7 +322,8 @@ class MemoryConsumer implements ConsumerDriverT {
     this.#generation = info.generation
     this.#assignment = tps
     this.#positions.clear()
-    for (const t of this.#paused) if (!tps.includes(t)) this.#paused.delete(t)
+    // As Kafka's consumer: a rebalance does not keep pause state.
+    this.#paused.clear()
     const committed = this.#group.committed
     for (const t of tps) {
       const partition = this.#broker.partition(t)

@@ -22,7 +22,23 @@ function sh(cmd: string, cmdArgs: string[]): number {
   return spawnSync(cmd, cmdArgs, { stdio: 'inherit' }).status ?? 1
 }
 
+/** Whether something accepts connections on 127.0.0.1:9092 (a broker left running by `npm run kafka -- start`). */
+async function brokerRunning(): Promise<boolean> {
+  const { connect } = await import('node:net')
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port: 9092 })
+    socket.once('connect', () => {
+      socket.destroy()
+      resolve(true)
+    })
+    socket.once('error', () => resolve(false))
+  })
+}
+
 let startedBroker = false
+if (needsKafka && process.env.KAFKA_BOOTSTRAP_SERVERS === undefined && (await brokerRunning())) {
+  process.env.KAFKA_BOOTSTRAP_SERVERS = '127.0.0.1:9092'
+}
 if (needsKafka && process.env.KAFKA_BOOTSTRAP_SERVERS === undefined) {
   if (sh('bash', ['scripts/kafka-broker.sh', 'start']) !== 0) {
     console.error('npm test: could not start the Kafka broker (see above); set KAFKA_BOOTSTRAP_SERVERS to use another')

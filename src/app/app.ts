@@ -360,6 +360,12 @@ export class App extends Service implements AppT {
     for (const topic of topics) await this.declareTopic(topic)
   }
 
+  protected override async onShutdown(): Promise<void> {
+    const admin = this.#admin
+    this.#admin = undefined
+    await admin?.close()
+  }
+
   override async onStop(): Promise<void> {
     // Stop fetching first, then let in-flight events finish and commit, before agents stop.
     this.#streams.abort()

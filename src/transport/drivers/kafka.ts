@@ -343,7 +343,11 @@ class KafkaConsumerDriver implements ConsumerDriverT {
     crashed.catch(() => {})
     this.#running = true
     await this.#startConsumer()
-    const stopped = new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }))
+    // The signal may have aborted while the consumer was joining.
+    const stopped = new Promise<void>((resolve) => {
+      if (signal.aborted) resolve()
+      else signal.addEventListener('abort', () => resolve(), { once: true })
+    })
     try {
       await Promise.race([stopped, crashed])
     } finally {

@@ -1,4 +1,2 @@
 /** What benchmarks import from the project. */
-export { App, MemoryBroker, MemoryTransport } from '../src/index.ts'
-import { silentLogger } from '../src/types/logging.ts'
-export const silentLoggerFor = () => silentLogger
+export { App, MemoryBroker, tp } from '../src/index.ts'

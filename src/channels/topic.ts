@@ -98,14 +98,13 @@ export class Topic<K = unknown, V = unknown> extends Channel<K, V> implements To
 
   /** Decode a fetched message's key and value; errors say where the message came from. */
   decode(message: Message): Decoded {
-    const where = { topic: message.topic, partition: message.partition, offset: message.offset }
     let key: K
     try {
       key = this.schema.loadsKey(message.key)
     } catch (err) {
       throw new KeyDecodeError(
         `cannot decode key of ${message.topic}[${message.partition}]@${message.offset} with ${this.schema.key.codec.name}: ${describeError(err)}`,
-        { ...where, cause: err },
+        { topic: message.topic, partition: message.partition, offset: message.offset, cause: err },
       )
     }
     let value: V
@@ -114,14 +113,14 @@ export class Topic<K = unknown, V = unknown> extends Channel<K, V> implements To
     } catch (err) {
       throw new ValueDecodeError(
         `cannot decode value of ${message.topic}[${message.partition}]@${message.offset} with ${this.schema.value.codec.name}: ${describeError(err)}`,
-        { ...where, cause: err },
+        { topic: message.topic, partition: message.partition, offset: message.offset, cause: err },
       )
     }
     return { key, value }
   }
 
   /** Encode and send. Resolves when the broker has the message (per the producer's acks). */
-  override async send(args: SendArgs<K, V>): Promise<RecordMetadata> {
+  override send(args: SendArgs<K, V>): Promise<RecordMetadata> {
     const schema =
       args.keySerializer === undefined && args.valueSerializer === undefined
         ? this.schema
@@ -135,18 +134,18 @@ export class Topic<K = unknown, V = unknown> extends Channel<K, V> implements To
     try {
       key = schema.dumpsKey(args.key)
     } catch (err) {
-      throw new KeyEncodeError(`cannot encode key for ${topic}: ${describeError(err)}`, { topic, cause: err })
+      return Promise.reject(new KeyEncodeError(`cannot encode key for ${topic}: ${describeError(err)}`, { topic, cause: err }))
     }
     try {
       value = schema.dumpsValue(args.value)
     } catch (err) {
-      throw new ValueEncodeError(`cannot encode value for ${topic}: ${describeError(err)}`, { topic, cause: err })
+      return Promise.reject(new ValueEncodeError(`cannot encode value for ${topic}: ${describeError(err)}`, { topic, cause: err }))
     }
     return this.app.producer.send({
       topic,
       key,
       value,
-      headers: toHeaderList(args.headers),
+      headers: args.headers === undefined ? undefined : toHeaderList(args.headers),
       partition: args.partition,
       timestamp: args.timestamp,
     })

@@ -163,20 +163,54 @@ export class Stream<V = unknown, K = unknown> implements AsyncIterable<V> {
     }
   }
 
-  async *#iterate<T>(project: (event: Event<K, V>, value: V) => T): AsyncGenerator<T> {
+  /**
+   * The iterator behind `for await`. Hand-written rather than an async generator: the common case
+   * (an event already buffered, no processors) then costs one resolved promise per event. The
+   * previous event is acked when the loop asks for the next one, and in `return()`, which
+   * `for await` calls when the loop breaks or throws: Faust's ack-in-finally.
+   */
+  #iterate<T>(project: (event: Event<K, V>, value: V) => T): AsyncIterator<T> {
     const context = this.#context
     const noack = this.#options.noack === true
-    for (;;) {
-      const event = await this.#take()
-      if (event === undefined || event === TIMEOUT) return
+    const fast = this.#lanes.length === 1 && this.#lanes[0]!.processors.length === 0 ? this.#lanes[0]!.source : undefined
+    let current: Event<K, V> | undefined
+    let finished = false
+    const release = () => {
+      if (current === undefined) return
+      const event = current
+      current = undefined
+      context.currentEvent = undefined
+      if (!noack) event.ack()
+    }
+    const done: IteratorReturnResult<undefined> = { done: true, value: undefined }
+    const emit = (event: Event<K, V> | undefined | typeof TIMEOUT): IteratorResult<T> => {
+      if (event === undefined || event === TIMEOUT || finished) {
+        finished = true
+        return done
+      }
+      current = event
       this.current = event
       context.currentEvent = event as Event
-      try {
-        yield project(event, this.#value as V)
-      } finally {
-        context.currentEvent = undefined
-        if (!noack) event.ack()
-      }
+      return { done: false, value: project(event, this.#value as V) }
+    }
+    return {
+      next: (): Promise<IteratorResult<T>> => {
+        release()
+        if (finished) return Promise.resolve(done)
+        if (fast !== undefined && !this.#options.signal?.aborted) {
+          const event = fast.tryGet() as Event<K, V> | undefined
+          if (event !== undefined) {
+            this.#value = event.value
+            return Promise.resolve(emit(event))
+          }
+        }
+        return this.#take().then(emit)
+      },
+      return: (): Promise<IteratorResult<T>> => {
+        release()
+        finished = true
+        return Promise.resolve(done)
+      },
     }
   }
 

@@ -266,8 +266,10 @@ export class Consumer extends Service implements ConsumerHandlerT, ConductorCons
   acked(_message: Message): void {
     this.stats.acked += 1
     this.#ackedSinceCommit += 1
-    // A commit already running takes this as "run once more" (commit() sets #commitAgain).
-    if (this.#ackedSinceCommit >= this.#options.commitEvery) this.#commitSoon()
+    if (this.#ackedSinceCommit < this.#options.commitEvery) return
+    // A commit already running runs once more when it finishes.
+    if (this.#commitRunning !== undefined) this.#commitAgain = true
+    else this.#commitSoon()
   }
 
   // ── commits ──────────────────────────────────────────────────────────────────────

@@ -1,7 +1,7 @@
 /**
- * Producer: sends records through the driver (Faust's Producer). It keeps count of sends in
- * flight so `flush()` (before each commit and at shutdown) returns only when all are on the
- * broker, and reports send errors to the caller and to the sensors.
+ * Producer: sends records through the driver (Faust's Producer). `flush()` (before each commit
+ * and at shutdown) returns only when every send so far is on the broker; send errors reach the
+ * caller and the sensors.
  * @module
  */
 import { describeError, ProducerSendError } from '../errors.ts'
@@ -19,7 +19,6 @@ export interface ProducerHooks {
 export class Producer extends Service implements ProducerT {
   readonly #createDriver: () => ProducerDriverT
   #driver: ProducerDriverT | undefined
-  #inflight = new Set<Promise<unknown>>()
   hooks: ProducerHooks = {}
   /** When set, sends go here instead of the broker (an agent's test context captures them). */
   interceptor: ((record: ProducerRecord) => RecordMetadata) | undefined
@@ -39,14 +38,15 @@ export class Producer extends Service implements ProducerT {
     await this.driver.start()
   }
 
-  async send(record: ProducerRecord): Promise<RecordMetadata> {
-    if (this.interceptor !== undefined) return this.interceptor(record)
-    const startedAt = performance.now()
-    this.hooks.onSendInitiated?.(record)
-    const sending = this.driver.send(record).then(
+  send(record: ProducerRecord): Promise<RecordMetadata> {
+    if (this.interceptor !== undefined) return Promise.resolve(this.interceptor(record))
+    const hooks = this.hooks
+    const startedAt = hooks.onSendCompleted === undefined && hooks.onSendError === undefined ? 0 : performance.now()
+    hooks.onSendInitiated?.(record)
+    return this.driver.send(record).then(
       (metadata) => {
         this.stats.sent += 1
-        this.hooks.onSendCompleted?.(record, metadata, startedAt)
+        hooks.onSendCompleted?.(record, metadata, startedAt)
         return metadata
       },
       (err: unknown) => {
@@ -56,24 +56,15 @@ export class Producer extends Service implements ProducerT {
           partition: record.partition,
           cause: err,
         })
-        this.hooks.onSendError?.(record, error, startedAt)
+        hooks.onSendError?.(record, error, startedAt)
         throw error
       },
     )
-    const tracked = sending.then(
-      () => {},
-      () => {},
-    )
-    this.#inflight.add(tracked)
-    void tracked.then(() => this.#inflight.delete(tracked))
-    return sending
   }
 
-  /** Wait until every send so far has completed (or failed). */
+  /** Wait until every send so far has completed (or failed): the driver holds them until then. */
   async flush(): Promise<void> {
-    if (this.#driver === undefined) return
-    await this.#driver.flush()
-    if (this.#inflight.size > 0) await Promise.all([...this.#inflight])
+    await this.#driver?.flush()
   }
 
   protected override async onShutdown(): Promise<void> {

@@ -13,19 +13,15 @@
  * @module
  */
 import { createRequire } from 'node:module'
-import {
-  AssignerProtocol,
-  CompressionTypes,
-  type Admin,
-  type Consumer as KafkaConsumer,
-  Kafka,
-  type KafkaConfig,
-  type Producer as KafkaProducer,
-  logLevel,
-  type Message as KafkaMessage,
-  Partitioners,
-  type PartitionAssigner,
-  type SASLOptions,
+import type * as KafkajsModuleNs from 'kafkajs'
+import type {
+  Admin,
+  Consumer as KafkaConsumer,
+  KafkaConfig,
+  Producer as KafkaProducer,
+  Message as KafkaMessage,
+  PartitionAssigner,
+  SASLOptions,
 } from 'kafkajs'
 import { ImproperlyConfigured, TransportError, describeError } from '../../errors.ts'
 import type { LoggerT } from '../../types/logging.ts'
@@ -44,10 +40,49 @@ import type {
 } from '../../types/transport.ts'
 import type { Header, ProducerRecord, RawRecord, RecordMetadata, TP } from '../../types/tuples.ts'
 import { keyPartition } from '../../utils/murmur2.ts'
+import { Pulse } from '../../utils/pulse.ts'
 import { tp, tpsByTopic } from '../../utils/tp.ts'
 import { RoundRobinAssignor } from './memory.ts'
 
 const require = createRequire(import.meta.url)
+type KafkajsModule = typeof KafkajsModuleNs
+
+/**
+ * kafkajs groups a batch's messages per partition with `[...current, message]`, which is
+ * quadratic in the messages per partition (a 20,000-message batch spent most of its time there).
+ * Replace that module with a linear version before kafkajs loads it. If kafkajs was loaded
+ * earlier by other code in the process, the replacement has no effect; batches are also capped
+ * (MAX_BATCH_MESSAGES) to bound the cost.
+ */
+function loadKafkajs(): KafkajsModule {
+  const path = require.resolve('kafkajs/src/producer/groupMessagesPerPartition.js')
+  if (require.cache[path] === undefined) {
+    require(path)
+    require.cache[path]!.exports = ({ topic, partitionMetadata, messages, partitioner }: {
+      topic: string
+      partitionMetadata: unknown[]
+      messages: unknown[]
+      partitioner: (args: { topic: string; partitionMetadata: unknown[]; message: unknown }) => number
+    }) => {
+      const out: Record<number, unknown[]> = {}
+      if (partitionMetadata.length === 0) return out
+      for (const message of messages) {
+        const partition = partitioner({ topic, partitionMetadata, message })
+        const list = out[partition]
+        if (list === undefined) out[partition] = [message]
+        else list.push(message)
+      }
+      return out
+    }
+  }
+  return require('kafkajs') as KafkajsModule
+}
+
+const { AssignerProtocol, CompressionTypes, Kafka, logLevel, Partitioners } = loadKafkajs()
+type Kafka = InstanceType<typeof Kafka>
+
+/** Messages per produce request; more wait for the next one. */
+const MAX_BATCH_MESSAGES = 10_000
 
 interface ConsumerGroupInternals {
   groupId: string
@@ -115,9 +150,17 @@ function logCreator(log: LoggerT) {
     }
 }
 
+const NO_HEADERS: Header[] = []
+
 function toHeaders(headers: KafkaMessage['headers']): Header[] {
+  if (headers === undefined) return NO_HEADERS
+  let any = false
+  for (const _ in headers) {
+    any = true
+    break
+  }
+  if (!any) return NO_HEADERS
   const out: Header[] = []
-  if (headers === undefined) return out
   for (const [k, v] of Object.entries(headers)) {
     if (v === undefined) continue
     for (const item of Array.isArray(v) ? v : [v]) out.push([k, Buffer.isBuffer(item) ? item : Buffer.from(item)])
@@ -248,6 +291,8 @@ class KafkaConsumerDriver implements ConsumerDriverT {
   #generation = -1
   #running = false
   #crashed: ((err: Error) => void) | undefined
+  #paused = new Set<TP>()
+  readonly #resumed = new Pulse()
 
   constructor(transport: KafkaTransport, options: ConsumerDriverOptions) {
     this.#transport = transport
@@ -304,7 +349,7 @@ class KafkaConsumerDriver implements ConsumerDriverT {
       autoCommit: false,
       eachBatchAutoResolve: true,
       partitionsConsumedConcurrently: 1,
-      eachBatch: async ({ batch, isStale }) => {
+      eachBatch: async ({ batch, isStale, isRunning, heartbeat }) => {
         if (isStale() || batch.messages.length === 0) return
         const t = tp(batch.topic, batch.partition)
         const records: RawRecord[] = batch.messages.map((m) => ({
@@ -317,8 +362,21 @@ class KafkaConsumerDriver implements ConsumerDriverT {
           headers: toHeaders(m.headers),
         }))
         this.#options.handler.onRecords(t, records, this.#generation)
+        // With every partition paused kafkajs sleeps maxWaitTime before it looks again, which
+        // idles a busy worker. Hold the fetch loop here instead and let it go the moment a
+        // partition resumes (heartbeating meanwhile, so the group does not drop us).
+        while (this.#allPaused() && isRunning() && !isStale()) {
+          await this.#resumed.wait(undefined, this.#options.heartbeatIntervalMs)
+          await heartbeat()
+        }
       },
     })
+  }
+
+  #allPaused(): boolean {
+    if (this.#paused.size === 0 || this.#assignment.length === 0) return false
+    for (const t of this.#assignment) if (!this.#paused.has(t)) return false
+    return true
   }
 
   async #stopConsumer(): Promise<void> {
@@ -360,6 +418,7 @@ class KafkaConsumerDriver implements ConsumerDriverT {
   async beforeJoin(): Promise<void> {
     const revoked = this.#assignment
     this.#assignment = []
+    this.#resumed.notify()
     await this.#options.handler.onPartitionsRevoked(revoked)
   }
 
@@ -396,13 +455,14 @@ class KafkaConsumerDriver implements ConsumerDriverT {
   }
 
   pause(tps: TP[]): void {
-    if (this.#consumer === undefined) return
-    this.#consumer.pause([...tpsByTopic(tps)].map(([topic, partitions]) => ({ topic, partitions })))
+    for (const t of tps) this.#paused.add(t)
+    this.#consumer?.pause([...tpsByTopic(tps)].map(([topic, partitions]) => ({ topic, partitions })))
   }
 
   resume(tps: TP[]): void {
-    if (this.#consumer === undefined) return
-    this.#consumer.resume([...tpsByTopic(tps)].map(([topic, partitions]) => ({ topic, partitions })))
+    for (const t of tps) this.#paused.delete(t)
+    this.#consumer?.resume([...tpsByTopic(tps)].map(([topic, partitions]) => ({ topic, partitions })))
+    this.#resumed.notify()
   }
 
   seek(t: TP, offset: number): void {
@@ -488,6 +548,12 @@ class KafkaProducerDriver implements ProducerDriverT {
   }
 
   async #lookupPartitions(topic: string): Promise<number> {
+    const count = await this.#fetchPartitionCount(topic)
+    this.#partitions.set(topic, count)
+    return count
+  }
+
+  async #fetchPartitionCount(topic: string): Promise<number> {
     this.#admin ??= this.#transport.kafka.admin()
     const topics = await this.#admin.listTopics()
     if (!topics.includes(topic)) {
@@ -497,17 +563,22 @@ class KafkaProducerDriver implements ProducerDriverT {
     const { topics: meta } = await this.#admin.fetchTopicMetadata({ topics: [topic] })
     const count = meta[0]?.partitions.length ?? 0
     if (count === 0) throw new TransportError(`topic ${topic} has no partitions`, { topic })
-    this.#partitions.set(topic, count)
     return count
   }
 
-  async send(record: ProducerRecord): Promise<RecordMetadata> {
-    let partition = record.partition
-    if (partition === undefined) {
-      const count = this.#partitions.get(record.topic) ?? (await this.#partitionCount(record.topic))
-      // Keys go where the Java client (and Python Faust) put them; keyless records spread randomly.
-      partition = record.key !== null && record.key !== undefined ? keyPartition(record.key, count) : Math.floor(Math.random() * count)
-    }
+  send(record: ProducerRecord): Promise<RecordMetadata> {
+    if (record.partition !== undefined) return this.#enqueue(record, record.partition)
+    const count = this.#partitions.get(record.topic)
+    if (count !== undefined) return this.#enqueue(record, this.#partitionOf(record, count))
+    return this.#partitionCount(record.topic).then((n) => this.#enqueue(record, this.#partitionOf(record, n)))
+  }
+
+  /** Keys go where the Java client (and Python Faust) put them; keyless records spread randomly. */
+  #partitionOf(record: ProducerRecord, count: number): number {
+    return record.key !== null && record.key !== undefined ? keyPartition(record.key, count) : Math.floor(Math.random() * count)
+  }
+
+  #enqueue(record: ProducerRecord, partition: number): Promise<RecordMetadata> {
     return new Promise<RecordMetadata>((resolve, reject) => {
       this.#buffer.push({ record, partition, resolve, reject })
       this.#schedule()
@@ -527,12 +598,12 @@ class KafkaProducerDriver implements ProducerDriverT {
   }
 
   #sendBuffered(): void {
-    const batch = this.#buffer
-    if (batch.length === 0) {
+    if (this.#buffer.length === 0) {
       for (const w of this.#idle.splice(0)) w()
       return
     }
-    this.#buffer = []
+    const batch = this.#buffer.length <= MAX_BATCH_MESSAGES ? this.#buffer : this.#buffer.splice(0, MAX_BATCH_MESSAGES)
+    if (batch === this.#buffer) this.#buffer = []
     this.#inflight = this.#sendBatch(batch).finally(() => {
       this.#inflight = undefined
       if (this.#buffer.length > 0) this.#sendBuffered()
@@ -566,7 +637,7 @@ class KafkaProducerDriver implements ProducerDriverT {
             value: p.record.value,
             partition: p.partition,
             timestamp: p.record.timestamp === undefined ? undefined : String(p.record.timestamp),
-            headers: Object.fromEntries(groupHeaders(p.record.headers ?? [])),
+            headers: p.record.headers === undefined || p.record.headers.length === 0 ? undefined : Object.fromEntries(groupHeaders(p.record.headers)),
           })),
         })),
       })

@@ -28,7 +28,7 @@ import type { AppT, SubscriptionT, TopicDeclT } from '../types/app.ts'
 import type { SendArgs } from '../types/channels.ts'
 import type { InferType, TypeSpec } from '../types/serializers.ts'
 import type { Settings, SettingsInput } from '../types/settings.ts'
-import type { AdminDriverT, TransportDriverT } from '../types/transport.ts'
+import type { AdminDriverT, PartitionAssignorT, TransportDriverT } from '../types/transport.ts'
 import type { RecordMetadata, TP } from '../types/tuples.ts'
 import { silentLogger } from '../types/logging.ts'
 import { resolveSettings } from './settings.ts'
@@ -61,6 +61,8 @@ export class App extends Service implements AppT {
   #partitionCounts = new Map<string, number>()
   /** Aborted first thing on stop, so app.stream() loops end before the tasks that run them are awaited. */
   #streams = new AbortController()
+  /** The consumer group's partition assignor (default: round-robin). Set before start. */
+  assignor: PartitionAssignorT | undefined
   /** Decode errors seen, for sensors and tests. */
   decodeErrors = 0
 
@@ -106,6 +108,7 @@ export class App extends Service implements AppT {
           groupId: this.id,
           clientId: conf.brokerClientId,
           handler,
+          assignor: this.assignor,
           autoOffsetReset: conf.consumerAutoOffsetReset,
           sessionTimeoutMs: conf.brokerSessionTimeout * 1000,
           heartbeatIntervalMs: conf.brokerHeartbeatInterval * 1000,
@@ -138,7 +141,7 @@ export class App extends Service implements AppT {
 
   /** Load the transport driver for the broker URL. */
   async prepareTransport(): Promise<TransportDriverT> {
-    this.#transport ??= await createTransport(this.conf.broker, this.conf)
+    this.#transport ??= await createTransport(this.conf.broker, this.conf, this.log)
     return this.#transport
   }
 

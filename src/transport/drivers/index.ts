@@ -5,9 +5,10 @@
  */
 import { ImproperlyConfigured } from '../../errors.ts'
 import type { TransportDriverT } from '../../types/transport.ts'
+import type { LoggerT } from '../../types/logging.ts'
 import type { Settings } from '../../types/settings.ts'
 
-export async function createTransport(url: string, conf: Settings): Promise<TransportDriverT> {
+export async function createTransport(url: string, conf: Settings, log: LoggerT): Promise<TransportDriverT> {
   const scheme = url.slice(0, url.indexOf('://'))
   switch (scheme) {
     case 'memory': {
@@ -18,8 +19,8 @@ export async function createTransport(url: string, conf: Settings): Promise<Tran
     }
     case 'kafka':
     case 'aiokafka': {
-      const { KafkaTransport } = await import('./kafka.ts')
-      return new KafkaTransport(url, conf)
+      const { KafkaTransport, securityFromEnv } = await import('./kafka.ts')
+      return new KafkaTransport(url, conf, securityFromEnv(), log)
     }
     default:
       throw new ImproperlyConfigured(`no transport driver for ${url}: use memory:// or kafka://host:port`)

@@ -13,6 +13,8 @@
  * @module
  */
 import { createRequire } from 'node:module'
+import { promisify } from 'node:util'
+import zlib from 'node:zlib'
 import type * as KafkajsModuleNs from 'kafkajs'
 import type {
   Admin,
@@ -24,7 +26,7 @@ import type {
   SASLOptions,
 } from 'kafkajs'
 import { ImproperlyConfigured, TransportError, describeError } from '../../errors.ts'
-import type { LoggerT } from '../../types/logging.ts'
+import { type LoggerT, silentLogger } from '../../types/logging.ts'
 import type { Settings } from '../../types/settings.ts'
 import type {
   AdminDriverT,
@@ -78,8 +80,19 @@ function loadKafkajs(): KafkajsModule {
   return require('kafkajs') as KafkajsModule
 }
 
-const { AssignerProtocol, CompressionTypes, Kafka, logLevel, Partitioners } = loadKafkajs()
+const { AssignerProtocol, CompressionCodecs, CompressionTypes, Kafka, logLevel, Partitioners } = loadKafkajs()
 type Kafka = InstanceType<typeof Kafka>
+
+// zstd from Node's own zlib (Node >= 22.15), for producing and for reading zstd batches written by
+// other clients. kafkajs has only gzip built in; snappy and lz4 have no maintained pure-JS codec.
+if (typeof zlib.zstdCompress === 'function') {
+  const compress = promisify(zlib.zstdCompress)
+  const decompress = promisify(zlib.zstdDecompress)
+  CompressionCodecs[CompressionTypes.ZSTD] = () => ({
+    compress: (encoder: { buffer: Buffer }) => compress(encoder.buffer),
+    decompress: (buffer: Buffer) => decompress(buffer),
+  })
+}
 
 /** Messages per produce request; more wait for the next one. */
 const MAX_BATCH_MESSAGES = 10_000
@@ -139,13 +152,17 @@ export function parseBrokers(url: string): string[] {
   return brokers
 }
 
-/** kafkajs log lines → our logger (kafkajs is chatty at info: keep it at warn and above). */
+/**
+ * kafkajs log lines → the app's logger, one level down: kafkajs logs retried conditions (a group
+ * rebalancing, a coordinator loading) as errors; what really fails reaches faust-ts as an error
+ * and is logged there.
+ */
 function logCreator(log: LoggerT) {
   return () =>
     ({ level, log: entry }: { level: number; log: { message: string; [k: string]: unknown } }) => {
       const { message, timestamp: _t, logger: _l, ...rest } = entry
-      if (level === logLevel.ERROR) log.error({ kafkajs: rest }, `kafkajs: ${message}`)
-      else if (level === logLevel.WARN) log.warn({ kafkajs: rest }, `kafkajs: ${message}`)
+      if (level === logLevel.ERROR) log.warn({ kafkajs: rest }, `kafkajs: ${message}`)
+      else if (level === logLevel.WARN) log.info({ kafkajs: rest }, `kafkajs: ${message}`)
       else log.debug({ kafkajs: rest }, `kafkajs: ${message}`)
     }
 }
@@ -209,12 +226,11 @@ export class KafkaTransport implements TransportDriverT {
   readonly conf: Settings
   readonly options: KafkaTransportOptions
 
-  constructor(url: string, conf: Settings, options: KafkaTransportOptions = securityFromEnv()) {
+  constructor(url: string, conf: Settings, options: KafkaTransportOptions = securityFromEnv(), log: LoggerT = conf.logger ?? silentLogger) {
     installHooks()
     this.brokers = parseBrokers(url)
     this.conf = conf
     this.options = options
-    const log = conf.logger
     this.kafka = new Kafka({
       clientId: conf.brokerClientId,
       brokers: this.brokers,
@@ -222,8 +238,8 @@ export class KafkaTransport implements TransportDriverT {
       connectionTimeout: 10_000,
       ssl: options.ssl,
       sasl: options.sasl,
-      logLevel: logLevel.WARN,
-      ...(log !== undefined ? { logCreator: logCreator(log) } : {}),
+      logLevel: logLevel.INFO,
+      logCreator: logCreator(log.child({ service: 'kafkajs' })),
     })
   }
 
@@ -232,6 +248,11 @@ export class KafkaTransport implements TransportDriverT {
   }
 
   createProducer(options: ProducerDriverOptions): ProducerDriverT {
+    if (options.compression === 'snappy' || options.compression === 'lz4') {
+      throw new ImproperlyConfigured(
+        `producerCompressionType ${options.compression} is not available on the kafka:// driver (no maintained pure-JS codec); use gzip or zstd`,
+      )
+    }
     return new KafkaProducerDriver(this, options)
   }
 

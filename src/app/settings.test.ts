@@ -39,7 +39,7 @@ describe('settings defaults', () => {
       brokerRequestTimeout: 90,
       brokerMaxPollRecords: undefined,
       consumerAutoOffsetReset: 'earliest',
-      consumerMaxFetchSize: 128 * 1024,
+      consumerMaxFetchSize: 1024 * 1024,
       keySerializer: 'raw',
       valueSerializer: 'json',
       producerAcks: -1,

@@ -56,7 +56,7 @@ const specs: { [K in EnvSettings]: Spec<K> } = {
     default: () => 'earliest',
     doc: 'Where a group with no committed offset starts',
   },
-  consumerMaxFetchSize: { kind: 'int', default: () => 128 * 1024, doc: 'Bytes fetched per partition per request (Faust: 1 MiB; see docs/decisions/0003)' },
+  consumerMaxFetchSize: { kind: 'int', default: () => 1024 * 1024, doc: 'Bytes fetched per partition per request' },
   keySerializer: { kind: 'string', default: () => 'raw', doc: 'Default key codec' },
   valueSerializer: { kind: 'string', default: () => 'json', doc: 'Default value codec' },
   producerAcks: { kind: 'int', default: () => -1, doc: 'Producer acks: -1 (all), 1 or 0' },

@@ -91,20 +91,8 @@ export class Channel<K = unknown, V = unknown> implements StreamChannelT, SendTa
    */
   async publish(key: K, value: V, headers: Header[], timestamp?: number, tracker?: AckTracker): Promise<void> {
     const queues = [...this.#queues]
-    const message = new Message(
-      {
-        topic: this.name,
-        partition: 0,
-        offset: this.#offset++,
-        timestamp: timestamp ?? this.app.clock.now(),
-        key: null,
-        value: null,
-        headers,
-      },
-      undefined,
-      0,
-      tracker,
-    )
+    const message = new Message(this.name, 0, this.#offset++, timestamp ?? this.app.clock.now(), null, null, headers)
+    message.tracker = tracker
     message.refcount = Math.max(1, queues.length)
     if (queues.length === 0) {
       message.decref()

@@ -79,6 +79,7 @@ export class Topic<K = unknown, V = unknown> extends Channel<K, V> implements To
       decode: (message) => this.decode(message),
       decodeKey: this.schema,
       wrap: (message, decoded) => new Event(decoded.key as K, decoded.value as V, message),
+      toEvent: (message) => this.toEvent(message),
     }
     this.app.conductor.subscribe(subscription)
     return {
@@ -98,25 +99,34 @@ export class Topic<K = unknown, V = unknown> extends Channel<K, V> implements To
 
   /** Decode a fetched message's key and value; errors say where the message came from. */
   decode(message: Message): Decoded {
-    let key: K
+    return { key: this.#decodeKey(message), value: this.#decodeValue(message) }
+  }
+
+  /** Decode straight into an event (the conductor's path when one stream reads the topic). */
+  toEvent(message: Message): Event<K, V> {
+    return new Event(this.#decodeKey(message), this.#decodeValue(message), message)
+  }
+
+  #decodeKey(message: Message): K {
     try {
-      key = this.schema.loadsKey(message.key)
+      return this.schema.loadsKey(message.key)
     } catch (err) {
       throw new KeyDecodeError(
         `cannot decode key of ${message.topic}[${message.partition}]@${message.offset} with ${this.schema.key.codec.name}: ${describeError(err)}`,
         { topic: message.topic, partition: message.partition, offset: message.offset, cause: err },
       )
     }
-    let value: V
+  }
+
+  #decodeValue(message: Message): V {
     try {
-      value = this.schema.loadsValue(message.value)
+      return this.schema.loadsValue(message.value)
     } catch (err) {
       throw new ValueDecodeError(
         `cannot decode value of ${message.topic}[${message.partition}]@${message.offset} with ${this.schema.value.codec.name}: ${describeError(err)}`,
         { topic: message.topic, partition: message.partition, offset: message.offset, cause: err },
       )
     }
-    return { key, value }
   }
 
   /** Encode and send. Resolves when the broker has the message (per the producer's acks). */

@@ -91,17 +91,16 @@ export class Conductor extends Service implements ConductorT {
       const message = consumer.track(tp, record, generation)
       if (single !== undefined) {
         // The common case, inlined: one stream reads the topic.
-        let decoded: Decoded
+        message.refcount = 1
+        let event: EventLike
         try {
-          decoded = single.decode(message)
+          event = single.toEvent(message)
         } catch (err) {
-          message.refcount = 1
           this.#decodeFailed(message, err, single)
           message.decref()
           continue
         }
-        message.refcount = 1
-        if (!single.queue.putNowait(single.wrap(message, decoded))) fullBuffers.add(single.queue)
+        if (!single.queue.putNowait(event)) fullBuffers.add(single.queue)
         continue
       }
       message.refcount = Math.max(1, subs.length)

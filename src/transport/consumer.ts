@@ -220,7 +220,10 @@ export class Consumer extends Service implements ConsumerHandlerT, ConductorCons
 
   track(tp: TP, record: RawRecord, generation: number): Message {
     const state = this.#states.get(tp)
-    const message = new Message(record, tp, generation, state)
+    const message = Message.from(record, tp)
+    message.tp = tp
+    message.generation = generation
+    message.tracker = state
     state?.track(message)
     return message
   }

@@ -20,9 +20,9 @@ export class Message implements RawRecord {
   readonly key: Buffer | null
   readonly value: Buffer | null
   readonly headers: Header[]
-  readonly tp: TP | undefined
+  tp: TP | undefined
   /** Consumer group generation the message was fetched in (0 for channel messages). */
-  readonly generation: number
+  generation = 0
   /** Streams that still have to ack. */
   refcount = 0
   acked = false
@@ -30,17 +30,31 @@ export class Message implements RawRecord {
   dropped = false
   tracker: AckTracker | undefined
 
-  constructor(record: RawRecord, tp: TP | undefined, generation: number, tracker?: AckTracker) {
-    this.topic = record.topic
-    this.partition = record.partition
-    this.offset = record.offset
-    this.timestamp = record.timestamp
-    this.key = record.key
-    this.value = record.value
-    this.headers = record.headers
+  /** Fields one by one, so a driver can build messages without an intermediate record object. */
+  constructor(
+    topic: string,
+    partition: number,
+    offset: number,
+    timestamp: number,
+    key: Buffer | null,
+    value: Buffer | null,
+    headers: Header[],
+    tp?: TP,
+  ) {
+    this.topic = topic
+    this.partition = partition
+    this.offset = offset
+    this.timestamp = timestamp
+    this.key = key
+    this.value = value
+    this.headers = headers
     this.tp = tp
-    this.generation = generation
-    this.tracker = tracker
+  }
+
+  static from(record: RawRecord, tp?: TP): Message {
+    return record instanceof Message
+      ? record
+      : new Message(record.topic, record.partition, record.offset, record.timestamp, record.key, record.value, record.headers, tp)
   }
 
   /** One stream is done with the message. Returns true when this was the last one. */

@@ -54,6 +54,8 @@ export interface SubscriptionT {
   readonly decodeKey: object
   /** The event this subscription's stream receives. */
   wrap(message: Message, decoded: Decoded): EventLike
+  /** decode + wrap in one step (used when a single stream reads the topic). */
+  toEvent(message: Message): EventLike
 }
 
 export interface ConductorT {

@@ -40,7 +40,8 @@ import type {
   TopicSpec,
   TransportDriverT,
 } from '../../types/transport.ts'
-import type { Header, ProducerRecord, RawRecord, RecordMetadata, TP } from '../../types/tuples.ts'
+import type { Header, ProducerRecord, RecordMetadata, TP } from '../../types/tuples.ts'
+import { Message } from '../message.ts'
 import { keyPartition } from '../../utils/murmur2.ts'
 import { Pulse } from '../../utils/pulse.ts'
 import { tp, tpsByTopic } from '../../utils/tp.ts'
@@ -373,15 +374,12 @@ class KafkaConsumerDriver implements ConsumerDriverT {
       eachBatch: async ({ batch, isStale, isRunning, heartbeat }) => {
         if (isStale() || batch.messages.length === 0) return
         const t = tp(batch.topic, batch.partition)
-        const records: RawRecord[] = batch.messages.map((m) => ({
-          topic: batch.topic,
-          partition: batch.partition,
-          offset: Number(m.offset),
-          timestamp: Number(m.timestamp),
-          key: m.key ?? null,
-          value: m.value ?? null,
-          headers: toHeaders(m.headers),
-        }))
+        const { topic, partition, messages } = batch
+        const records = new Array<Message>(messages.length)
+        for (let i = 0; i < messages.length; i++) {
+          const m = messages[i]!
+          records[i] = new Message(topic, partition, Number(m.offset), Number(m.timestamp), m.key ?? null, m.value ?? null, toHeaders(m.headers), t)
+        }
         this.#options.handler.onRecords(t, records, this.#generation)
         // With every partition paused kafkajs sleeps maxWaitTime before it looks again, which
         // idles a busy worker. Hold the fetch loop here instead and let it go the moment a

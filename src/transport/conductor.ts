@@ -142,21 +142,23 @@ export class Conductor extends Service implements ConductorT {
     )
   }
 
+  /** Each subscribed buffer once (several topics can feed one buffer). */
+  #buffers(): Set<SubscriptionT['queue']> {
+    const out = new Set<SubscriptionT['queue']>()
+    for (const subs of this.#byTopic.values()) for (const sub of subs) out.add(sub.queue)
+    return out
+  }
+
   /**
    * Drop every buffered, unprocessed event (a rebalance or shutdown). Their messages are marked
    * dropped: they will not be committed and will be fetched again by whoever owns the partition.
    */
   clear(): number {
     let dropped = 0
-    const seen = new Set<object>()
-    for (const subs of this.#byTopic.values()) {
-      for (const sub of subs) {
-        if (seen.has(sub.queue)) continue
-        seen.add(sub.queue)
-        for (const event of sub.queue.clear()) {
-          event.message.dropped = true
-          dropped += 1
-        }
+    for (const queue of this.#buffers()) {
+      for (const event of queue.clear()) {
+        event.message.dropped = true
+        dropped += 1
       }
     }
     return dropped
@@ -165,14 +167,7 @@ export class Conductor extends Service implements ConductorT {
   /** Events buffered across all streams. */
   buffered(): number {
     let n = 0
-    const seen = new Set<object>()
-    for (const subs of this.#byTopic.values()) {
-      for (const sub of subs) {
-        if (seen.has(sub.queue)) continue
-        seen.add(sub.queue)
-        n += sub.queue.size
-      }
-    }
+    for (const queue of this.#buffers()) n += queue.size
     return n
   }
 }

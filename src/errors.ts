@@ -5,6 +5,7 @@
  * the two in sync.
  * @module
  */
+import type { StandardSchemaV1 } from '@standard-schema/spec'
 
 export const errorCodes = [
   'FAUST_ERR_IMPROPERLY_CONFIGURED',
@@ -138,14 +139,10 @@ export class ValueEncodeError extends EncodeError {
   }
 }
 
-/** A value did not pass its schema. `issues` holds the validator's messages. */
+/** A value did not pass its schema. `issues` holds the validator's messages (Standard Schema issues). */
 export class ValidationError extends FaustError {
-  readonly issues: ReadonlyArray<{ message: string; path?: ReadonlyArray<unknown> }>
-  constructor(
-    message: string,
-    issues: ReadonlyArray<{ message: string; path?: ReadonlyArray<unknown> }>,
-    options?: FaustErrorOptions,
-  ) {
+  readonly issues: ReadonlyArray<StandardSchemaV1.Issue>
+  constructor(message: string, issues: ReadonlyArray<StandardSchemaV1.Issue>, options?: FaustErrorOptions) {
     super('FAUST_ERR_VALIDATION', message, options)
     this.issues = issues
   }

@@ -23,6 +23,10 @@ export { codecs, CodecRegistry, raw, json, binary, gzip, compose } from './seria
 export { Schema, asType, validate } from './serializers/schema.ts'
 export type { CodecT, TypeSpec, InferType } from './types/serializers.ts'
 
+// Models
+export { record, RecordType, records, findRecord, isFieldRef, BLESSED_KEY, type FieldRef, type InferRecord, type RecordOptions } from './models/record.ts'
+export { datetime, decimal, nested, parseIsoDate } from './models/fields.ts'
+
 // Services
 export { Service, ServiceStates, type ServiceState, isValidTransition } from './services/service.ts'
 export { Supervisor, SupervisorStrategies, type SupervisorStrategy } from './services/supervisors.ts'

@@ -8,13 +8,14 @@
  * restarted (`one_for_one`, `one_for_all`) or escalated to stop the worker (`crashing`).
  * @module
  */
-import { ImproperlyConfigured } from '../errors.ts'
+import { AgentCrashed, describeError, ImproperlyConfigured } from '../errors.ts'
 import { Service } from '../services/service.ts'
 import { Supervisor, type SupervisorStrategy } from '../services/supervisors.ts'
 import { type StreamContext, streamContext } from '../streams/context.ts'
 import type { Event } from '../streams/event.ts'
 import { Stream, type StreamChannelT } from '../streams/stream.ts'
-import type { AppT } from '../types/app.ts'
+import type { AppT, ErrorHandling } from '../types/app.ts'
+import type { ErrorPolicy } from '../types/settings.ts'
 import type { RawSendArgs, SendArgs, SendTargetT } from '../types/channels.ts'
 import type { RecordMetadata } from '../types/tuples.ts'
 import type { BoundedQueue } from '../utils/queue.ts'
@@ -22,7 +23,7 @@ import type { AgentTestContext } from './test-context.ts'
 
 /** What an agent reads: a topic or an in-memory channel. */
 export interface AgentChannelT<K, V> extends StreamChannelT, SendTargetT<K, V> {
-  openQueue(): { queue: BoundedQueue<Event<K, V>>; close: () => void }
+  openQueue(handling?: ErrorHandling): { queue: BoundedQueue<Event<K, V>>; close: () => void }
   send(args: SendArgs<K, V>): Promise<RecordMetadata | undefined>
 }
 
@@ -43,6 +44,10 @@ export interface AgentOptions<R = unknown> {
   maxRestarts?: number | undefined
   /** A one-line description for `faust-ts agents`. */
   help?: string | undefined
+  /** Bad input and exceptions while processing an event: skip, dlq or fail (default: the topic's, else the app's). */
+  errorPolicy?: ErrorPolicy | undefined
+  /** Dead-letter topic for the dlq policy (default `<topic>-dlq`). */
+  deadLetterTopic?: string | undefined
 }
 
 /** One running instance of the agent function. */
@@ -64,22 +69,46 @@ export class Actor<V, K, R> extends Service {
     this.spawn('run', (signal) => this.#run(signal))
   }
 
+  /**
+   * Run the agent function. An error thrown while an event is being processed is handled by the
+   * agent's error policy and the function starts again on the next event (no supervisor, no
+   * backoff: one bad event must not slow the stream). An error with no event in hand (setup code,
+   * a broken stream) is a crash: the supervisor decides.
+   */
   async #run(signal: AbortSignal): Promise<void> {
     const agent = this.agent
-    const stream = new Stream<V, K>(agent.app, agent.queue, agent.channel, {
-      prefix: agent.name,
-      context: this.context,
-      signal,
-      spawn: (name, fn) => this.spawn(name, fn),
-    })
-    const result = streamContext.run(this.context, () => agent.fn(stream))
-    if (isAsyncIterable(result)) {
-      for await (const value of result) {
-        await agent.deliver(value)
-        this.yielded += 1
+    while (!signal.aborted) {
+      let held: Event | undefined
+      const stream = new Stream<V, K>(agent.app, agent.queue, agent.channel, {
+        prefix: agent.name,
+        context: this.context,
+        signal,
+        spawn: (name, fn) => this.spawn(name, fn),
+        hold: (event) => {
+          held = event
+        },
+      })
+      try {
+        const result = streamContext.run(this.context, () => agent.fn(stream))
+        if (isAsyncIterable(result)) {
+          for await (const value of result) {
+            await agent.deliver(value)
+            this.yielded += 1
+          }
+        } else {
+          await result
+        }
+        // The function returned (or broke out of its loop): its last event is done.
+        ;(held as Event | undefined)?.ack()
+        return
+      } catch (err) {
+        const event = held as Event | undefined
+        if (event === undefined || signal.aborted) {
+          event?.ack()
+          throw err
+        }
+        if (!(await agent.onError(err, event))) return
       }
-    } else {
-      await result
     }
   }
 }
@@ -96,6 +125,12 @@ export class Agent<V = unknown, K = unknown, R = unknown> extends Service implem
   readonly sinks: Array<Sink<R>>
   readonly help: string
   readonly supervisor: Supervisor
+  readonly errorPolicy: ErrorPolicy | undefined
+  readonly deadLetterTopic: string | undefined
+  /** Exceptions raised while processing events, by policy. */
+  readonly errors = { skip: 0, dlq: 0, fail: 0 }
+  /** Told about every processing error (test contexts listen). */
+  readonly errorListeners = new Set<(err: Error, event: Event) => void>()
   #queue: { queue: BoundedQueue<Event<K, V>>; close: () => void } | undefined
   #actors: Array<Actor<V, K, R>> = []
 
@@ -115,6 +150,8 @@ export class Agent<V = unknown, K = unknown, R = unknown> extends Service implem
     }
     this.sinks = options.sink ?? []
     this.help = options.help ?? ''
+    this.errorPolicy = options.errorPolicy
+    this.deadLetterTopic = options.deadLetterTopic
     this.supervisor = new Supervisor({
       name: `${options.name}.supervisor`,
       strategy: options.supervisorStrategy ?? app.conf.agentSupervisor,
@@ -133,8 +170,37 @@ export class Agent<V = unknown, K = unknown, R = unknown> extends Service implem
 
   /** The buffer the actors share (opened when the agent starts). */
   get queue(): BoundedQueue<Event<K, V>> {
-    if (this.#queue === undefined) this.#queue = this.channel.openQueue()
+    if (this.#queue === undefined) {
+      this.#queue = this.channel.openQueue({ policy: this.errorPolicy, deadLetterTopic: this.deadLetterTopic })
+    }
     return this.#queue.queue
+  }
+
+  /**
+   * An event's processing threw. By policy: `skip` logs and acks; `dlq` forwards the original
+   * message to the dead-letter topic, then acks; `fail` leaves it unacked (so it is read again
+   * after a restart) and stops the worker. Returns whether the actor should go on.
+   */
+  async onError(err: unknown, event: Event): Promise<boolean> {
+    const error = err instanceof Error ? err : new Error(String(err))
+    const policy = this.errorPolicy ?? (this.channel as { options?: { errorPolicy?: ErrorPolicy } }).options?.errorPolicy ?? this.app.conf.errorPolicy
+    this.errors[policy] += 1
+    for (const listener of this.errorListeners) listener(error, event)
+    const where = { topic: event.topic, partition: event.partition, offset: event.offset, agent: this.name }
+    this.log.error(
+      { err: error, ...where, policy },
+      `agent ${this.name} failed on ${event.topic}[${event.partition}]@${event.offset}: ${describeError(error)} (${policy === 'skip' ? 'skipped' : policy === 'dlq' ? 'sent to the dead-letter topic' : 'stopping the worker'})`,
+    )
+    if (policy === 'fail') {
+      this.app.fail(new AgentCrashed(`agent ${this.name} failed on ${event.topic}[${event.partition}]@${event.offset}: ${describeError(error)}`, { ...where, cause: error }))
+      return false
+    }
+    if (policy === 'dlq') {
+      const topic = this.deadLetterTopic ?? (this.channel as { options?: { deadLetterTopic?: string } }).options?.deadLetterTopic
+      await this.app.deadLetter(event.message, error, topic, event.value)
+    }
+    event.ack()
+    return true
   }
 
   protected override dependencies(): Iterable<Service> {

@@ -13,7 +13,7 @@ import { Agent, type AgentChannelT, type AgentFun, type AgentOptions } from '../
 import { Channel, type ChannelOptions } from '../channels/channel.ts'
 import { Topic, type TopicOptions } from '../channels/topic.ts'
 import type { DecodeError } from '../errors.ts'
-import { describeError, ImproperlyConfigured, PartitionsMismatch, UnknownTopic } from '../errors.ts'
+import { describeError, ImproperlyConfigured, PartitionsMismatch, ProducerSendError, UnknownTopic } from '../errors.ts'
 import { codecs, type CodecRegistry } from '../serializers/codecs.ts'
 import { Service } from '../services/service.ts'
 import { type Stream, type StreamOptions } from '../streams/stream.ts'
@@ -65,6 +65,9 @@ export class App extends Service implements AppT {
   assignor: PartitionAssignorT | undefined
   /** Decode errors seen, for sensors and tests. */
   decodeErrors = 0
+  /** Bad input and processing errors by what was done with them. */
+  readonly errorStats = { skip: 0, dlq: 0, fail: 0 }
+  readonly #deadLetterTopics = new Map<string, Topic<unknown, unknown>>()
 
   constructor(id: string, settings: SettingsInput = {}) {
     const conf = resolveSettings(id, settings)
@@ -335,13 +338,79 @@ export class App extends Service implements AppT {
 
   // ── errors ─────────────────────────────────────────────────────────────────────
 
-  /** A message that cannot be decoded is logged with where it came from and skipped (its offset still commits). */
-  onDecodeError(message: Message, err: DecodeError, _subscription: SubscriptionT): void {
+  /**
+   * A message one stream cannot decode. Logged once with where it came from and why, counted, and
+   * then, by the subscription's policy (agent option, else topic option, else errorPolicy): skipped
+   * (its offset still commits), forwarded to the dead-letter topic (the ack waits for the broker),
+   * or the worker stops (the offset is not committed, so it is read again after a restart).
+   */
+  onDecodeError(message: Message, err: DecodeError, subscription: SubscriptionT): Promise<void> | undefined {
+    const policy = subscription.handling.policy ?? this.conf.errorPolicy
     this.decodeErrors += 1
+    this.errorStats[policy] += 1
     this.log.error(
-      { code: err.code, topic: message.topic, partition: message.partition, offset: message.offset },
-      `${describeError(err)} (skipped)`,
+      { code: err.code, topic: message.topic, partition: message.partition, offset: message.offset, policy },
+      `${describeError(err)} (${policy === 'skip' ? 'skipped' : policy === 'dlq' ? 'sent to the dead-letter topic' : 'stopping the worker'})`,
     )
+    if (policy === 'skip') return undefined
+    if (policy === 'fail') {
+      this.fail(err)
+      return new Promise(() => {})
+    }
+    return this.deadLetter(message, err, subscription.handling.deadLetterTopic).catch((dlqErr: unknown) => {
+      this.fail(new ProducerSendError(`cannot dead-letter ${message.topic}[${message.partition}]@${message.offset}: ${describeError(dlqErr)}`, { topic: message.topic, partition: message.partition, offset: message.offset, cause: dlqErr }))
+      throw dlqErr
+    })
+  }
+
+  /**
+   * Forward a failed message to a dead-letter topic (default `<topic>-dlq`, created by the app with
+   * the source topic's partition count and message size limit): the original key, value bytes and
+   * headers, plus error headers named as in Kafka Streams (KIP-1034): `__streams.errors.exception`,
+   * `.message`, `.stacktrace`, `.topic`, `.partition`, `.offset`.
+   */
+  async deadLetter(message: Message, err: unknown, topic: string | undefined, value?: unknown): Promise<void> {
+    const name = topic ?? `${message.topic}-dlq`
+    if (!this.#deadLetterTopics.has(name)) {
+      const source = this.topics.get(message.topic)
+      const described = (await this.admin.describeTopics([message.topic])).get(message.topic)
+      const config: Record<string, string> = {}
+      const maxBytes = described?.config['max.message.bytes']
+      if (maxBytes !== undefined) config['max.message.bytes'] = maxBytes
+      this.#deadLetterTopics.set(
+        name,
+        this.topic(name, {
+          internal: true,
+          partitions: described?.partitions ?? source?.partitions,
+          keySerializer: 'raw',
+          valueSerializer: 'raw',
+          config,
+        }) as Topic<unknown, unknown>,
+      )
+    }
+    const target = this.#deadLetterTopics.get(name)!
+    await target.maybeDeclare()
+    const error = err instanceof Error ? err : new Error(String(err))
+    const bytes = message.value ?? (value === undefined || value === null ? null : Buffer.from(JSON.stringify(value)))
+    await target.sendRaw({
+      key: message.key,
+      value: bytes,
+      timestamp: message.timestamp,
+      headers: [
+        ...message.headers,
+        ['__streams.errors.exception', Buffer.from(error.name)],
+        ['__streams.errors.message', Buffer.from(error.message)],
+        ['__streams.errors.stacktrace', Buffer.from(error.stack ?? '')],
+        ['__streams.errors.topic', Buffer.from(message.topic)],
+        ['__streams.errors.partition', Buffer.from(String(message.partition))],
+        ['__streams.errors.offset', Buffer.from(String(message.offset))],
+      ],
+    })
+  }
+
+  /** Stop the worker with this error (the `fail` policy). */
+  fail(err: Error): void {
+    this.crash(err)
   }
 
   // ── lifecycle ──────────────────────────────────────────────────────────────────

@@ -48,6 +48,7 @@ describe('settings defaults', () => {
       producerCompressionType: 'none',
       producerRequestTimeout: 1200,
       producerIdempotence: false,
+      errorPolicy: 'skip',
       agentSupervisor: 'one_for_one',
       webEnabled: true,
       webPort: 6066,
@@ -273,6 +274,8 @@ describe('settingsTable', () => {
           raw = want = 'zstd'
         } else if (row.setting === 'agentSupervisor') {
           raw = want = 'one_for_all'
+        } else if (row.setting === 'errorPolicy') {
+          raw = want = 'dlq'
         } else {
           raw = want = `value-of-${variable}`
         }

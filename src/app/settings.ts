@@ -70,6 +70,12 @@ const specs: { [K in EnvSettings]: Spec<K> } = {
   },
   producerRequestTimeout: { kind: 'float', default: () => 1200, doc: 'Producer request timeout (s)' },
   producerIdempotence: { kind: 'bool', default: () => false, doc: 'Idempotent producer' },
+  errorPolicy: {
+    kind: 'enum',
+    values: ['skip', 'dlq', 'fail'],
+    default: () => 'skip',
+    doc: 'Bad input and agent errors: skip, dlq or fail',
+  },
   agentSupervisor: {
     kind: 'enum',
     values: ['one_for_one', 'one_for_all', 'crashing'],

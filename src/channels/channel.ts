@@ -8,7 +8,7 @@ import { type SchemaOptions, Schema } from '../serializers/schema.ts'
 import { Event } from '../streams/event.ts'
 import { Stream, type StreamChannelT, type StreamOptions } from '../streams/stream.ts'
 import { type AckTracker, Message } from '../transport/message.ts'
-import type { AppT } from '../types/app.ts'
+import type { AppT, ErrorHandling } from '../types/app.ts'
 import type { RawSendArgs, SendArgs, SendTargetT } from '../types/channels.ts'
 import type { Header, RecordMetadata } from '../types/tuples.ts'
 import { BoundedQueue } from '../utils/queue.ts'
@@ -54,7 +54,7 @@ export class Channel<K = unknown, V = unknown> implements StreamChannelT, SendTa
   }
 
   /** A new buffer receiving every event sent from now on; `close` unregisters it. */
-  openQueue(): { queue: BoundedQueue<Event<K, V>>; close: () => void } {
+  openQueue(_handling: ErrorHandling = {}): { queue: BoundedQueue<Event<K, V>>; close: () => void } {
     const queue = new BoundedQueue<Event<K, V>>(this.maxsize)
     this.#queues.add(queue)
     return {

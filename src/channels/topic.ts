@@ -9,7 +9,8 @@ import { Schema } from '../serializers/schema.ts'
 import { Event } from '../streams/event.ts'
 import { Stream, type StreamOptions } from '../streams/stream.ts'
 import type { Message } from '../transport/message.ts'
-import type { AppT, Decoded, SubscriptionT, TopicDeclT } from '../types/app.ts'
+import type { AppT, Decoded, ErrorHandling, SubscriptionT, TopicDeclT } from '../types/app.ts'
+import type { ErrorPolicy } from '../types/settings.ts'
 import type { RawSendArgs, SendArgs } from '../types/channels.ts'
 import type { RecordMetadata } from '../types/tuples.ts'
 import { BoundedQueue } from '../utils/queue.ts'
@@ -25,6 +26,10 @@ export interface TopicOptions<K = unknown, V = unknown> extends ChannelOptions<K
   retention?: number | undefined
   /** Log compaction (cleanup.policy=compact). */
   compacting?: boolean | undefined
+  /** Bad input on this topic: skip (default: the app's errorPolicy), dlq or fail. An agent's option wins. */
+  errorPolicy?: ErrorPolicy | undefined
+  /** Dead-letter topic for the dlq policy (default `<topic>-dlq`). */
+  deadLetterTopic?: string | undefined
   /** With compacting: also delete old segments (cleanup.policy=compact,delete). */
   deleting?: boolean | undefined
   /** Created and owned by the app (agent channels, repartition topics, changelogs). */
@@ -71,10 +76,14 @@ export class Topic<K = unknown, V = unknown> extends Channel<K, V> implements To
   }
 
   /** A buffer the conductor fills with this topic's events; `close` unsubscribes it. */
-  override openQueue(): { queue: BoundedQueue<Event<K, V>>; close: () => void } {
+  override openQueue(handling: ErrorHandling = {}): { queue: BoundedQueue<Event<K, V>>; close: () => void } {
     const queue = new BoundedQueue<Event<K, V>>(this.maxsize)
     const subscription: SubscriptionT = {
       topic: this,
+      handling: {
+        policy: handling.policy ?? this.options.errorPolicy,
+        deadLetterTopic: handling.deadLetterTopic ?? this.options.deadLetterTopic,
+      },
       queue,
       decode: (message) => this.decode(message),
       decodeKey: this.schema,

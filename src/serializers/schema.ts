@@ -7,9 +7,13 @@
  * @module
  */
 import type { StandardSchemaV1 } from '@standard-schema/spec'
-import { ImproperlyConfigured, ValidationError } from '../errors.ts'
+import { ValidationError } from '../errors.ts'
+import { fromBlessed, recordOf } from '../models/record.ts'
 import type { CodecArg, CodecT, ModelClassT, TypeSpec } from '../types/serializers.ts'
 import { type CodecRegistry, codecs as defaultRegistry } from './codecs.ts'
+import { validate } from './validate.ts'
+
+export { validate } from './validate.ts'
 
 export function isStandardSchema(spec: unknown): spec is StandardSchemaV1 {
   return typeof spec === 'object' && spec !== null && '~standard' in spec
@@ -22,30 +26,6 @@ export function isModelClass(spec: unknown): spec is ModelClassT {
     typeof (spec as ModelClassT).namespace === 'string' &&
     typeof (spec as ModelClassT).fromData === 'function'
   )
-}
-
-/** Validate with a Standard Schema, synchronously; throws ValidationError with the issues. */
-export function validate<T>(schema: StandardSchemaV1<unknown, T>, data: unknown): T {
-  const result = schema['~standard'].validate(data)
-  if (result instanceof Promise) {
-    throw new ImproperlyConfigured(
-      `the schema (${schema['~standard'].vendor}) validates asynchronously; topics need a synchronous schema`,
-    )
-  }
-  if (result.issues !== undefined) {
-    const summary = result.issues
-      .slice(0, 3)
-      .map((i) => `${formatPath(i.path)}${i.message}`)
-      .join('; ')
-    throw new ValidationError(`value does not match its schema: ${summary}`, result.issues)
-  }
-  return result.value
-}
-
-function formatPath(path: StandardSchemaV1.Issue['path']): string {
-  if (path === undefined || path.length === 0) return ''
-  const parts = path.map((p) => (typeof p === 'object' && p !== null && 'key' in p ? String(p.key) : String(p)))
-  return `${parts.join('.')}: `
 }
 
 export interface SchemaOptions<K = unknown, V = unknown> {
@@ -92,7 +72,8 @@ class Side<T> {
     if (data === null) return null as T
     const spec = this.spec
     const decoded = this.codec.loads(data)
-    if (spec === undefined) return decoded as T
+    // Untyped: a Faust record whose namespace is registered decodes as that record.
+    if (spec === undefined) return fromBlessed(decoded) as T
     if (spec === String) return (Buffer.isBuffer(decoded) ? decoded.toString('utf8') : String(decoded)) as T
     if (spec === Buffer) return (Buffer.isBuffer(decoded) ? decoded : Buffer.from(String(decoded))) as T
     if (spec === Number) return toNumber(decoded) as T
@@ -105,7 +86,9 @@ class Side<T> {
     if (value === null || value === undefined) return null
     const spec = this.spec
     if (isModelClass(spec)) return this.codec.dumps(spec.toData(value))
-    if (typeof value === 'object' && value !== null && typeof (value as { toData?: unknown }).toData === 'function') {
+    const type = recordOf(value)
+    if (type !== undefined) return this.codec.dumps(type.toData(value))
+    if (typeof value === 'object' && typeof (value as { toData?: unknown }).toData === 'function') {
       return this.codec.dumps((value as unknown as { toData(): unknown }).toData())
     }
     if (typeof value === 'number' && this.codec.name === 'raw') return this.codec.dumps(String(value))

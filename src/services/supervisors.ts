@@ -74,7 +74,8 @@ export class Supervisor extends Service implements CrashHandler {
       this.#giveUp(err)
       return
     }
-    if (this.state !== 'running') return
+    // A child can crash while the supervisor is still starting its other children.
+    if (this.state !== 'running' && this.state !== 'starting') return
     const now = this.clock.now()
     this.#recent = this.#recent.filter((t) => now - t < this.overSeconds * 1000)
     this.#recent.push(now)

@@ -53,6 +53,11 @@ export interface StreamOptions {
   /** Runs background work (group_by and through forwarders) owned by the agent or app. */
   spawn?: ((name: string, fn: (signal: AbortSignal) => Promise<void>) => void) | undefined
   noack?: boolean | undefined
+  /**
+   * When the loop breaks or throws, hand the current event here instead of acking it: the agent
+   * decides (ack after handling the error, dead-letter it, or leave it unacked and stop).
+   */
+  hold?: ((event: Event) => void) | undefined
 }
 
 interface Lane {
@@ -207,7 +212,15 @@ export class Stream<V = unknown, K = unknown> implements AsyncIterable<V> {
         return this.#take().then(emit)
       },
       return: (): Promise<IteratorResult<T>> => {
-        release()
+        const hold = this.#options.hold
+        if (hold !== undefined && current !== undefined && !noack) {
+          const event = current
+          current = undefined
+          context.currentEvent = undefined
+          hold(event as Event)
+        } else {
+          release()
+        }
         finished = true
         return Promise.resolve(done)
       },
@@ -366,8 +379,8 @@ export class Stream<V = unknown, K = unknown> implements AsyncIterable<V> {
   }
 
   #streamOptions(): StreamOptions {
-    const { prefix, context, signal, spawn } = this.#options
-    return { prefix, context, signal, spawn }
+    const { prefix, context, signal, spawn, hold } = this.#options
+    return { prefix, context, signal, spawn, hold }
   }
 
   /**
@@ -382,7 +395,7 @@ export class Stream<V = unknown, K = unknown> implements AsyncIterable<V> {
     const spawn = this.#options.spawn
     if (spawn === undefined) throw new ImproperlyConfigured(`${name}: this stream has no owner to run its forwarder`)
     // The forwarder is not the agent: it must not touch the agent's current event.
-    const source = this.#derive<V, K>({ options: { noack: true, context: { currentEvent: undefined, agent: this.#context.agent } } })
+    const source = this.#derive<V, K>({ options: { noack: true, hold: undefined, context: { currentEvent: undefined, agent: this.#context.agent } } })
     spawn(name, async () => {
       await target.maybeDeclare()
       const inflight = new Set<Promise<unknown>>()

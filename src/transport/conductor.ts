@@ -21,7 +21,8 @@ export interface ConductorConsumerT {
   subscriptionChanged(): void
 }
 
-export type DecodeErrorHandler = (message: Message, err: DecodeError, subscription: SubscriptionT) => void
+/** Handles a message one subscription cannot decode; a returned promise holds the ack until it settles. */
+export type DecodeErrorHandler = (message: Message, err: DecodeError, subscription: SubscriptionT) => Promise<void> | undefined
 
 export class Conductor extends Service implements ConductorT {
   readonly #byTopic = new Map<string, SubscriptionT[]>()
@@ -97,7 +98,6 @@ export class Conductor extends Service implements ConductorT {
           event = single.toEvent(message)
         } catch (err) {
           this.#decodeFailed(message, err, single)
-          message.decref()
           continue
         }
         if (!single.queue.putNowait(event)) fullBuffers.add(single.queue)
@@ -116,12 +116,11 @@ export class Conductor extends Service implements ConductorT {
             decoded = sub.decode(message)
           } catch (err) {
             decoded = err instanceof Error ? err : new Error(String(err))
-            this.#decodeFailed(message, decoded, sub)
           }
           cache.set(sub.decodeKey, decoded)
         }
         if (decoded instanceof Error) {
-          message.decref()
+          this.#decodeFailed(message, decoded, sub)
           continue
         }
         const event: EventLike = sub.wrap(message, decoded)
@@ -131,15 +130,24 @@ export class Conductor extends Service implements ConductorT {
     for (const buffer of fullBuffers) consumer.pauseForBuffer(tp, buffer)
   }
 
+  /**
+   * One subscription could not decode the message: its error policy decides (skip, dead-letter,
+   * fail). Its share of the ack is released when the handler is done (a dead letter is on the
+   * broker), so the offset never commits before the bad message is dealt with.
+   */
   #decodeFailed(message: Message, err: unknown, sub: SubscriptionT): void {
-    if (err instanceof Error && 'code' in err) {
-      this.#onDecodeError(message, err as DecodeError, sub)
+    const error = err instanceof Error && 'code' in err ? (err as DecodeError) : undefined
+    if (error === undefined) {
+      this.log.error(
+        { topic: message.topic, partition: message.partition, offset: message.offset },
+        `cannot decode ${message.topic}[${message.partition}]@${message.offset}: ${describeError(err)}`,
+      )
+      message.decref()
       return
     }
-    this.log.error(
-      { topic: message.topic, partition: message.partition, offset: message.offset },
-      `cannot decode ${message.topic}[${message.partition}]@${message.offset}: ${describeError(err)}`,
-    )
+    const pending = this.#onDecodeError(message, error, sub)
+    if (pending === undefined) message.decref()
+    else pending.then(() => message.decref(), () => {})
   }
 
   /** Each subscribed buffer once (several topics can feed one buffer). */

@@ -6,7 +6,7 @@
 import type { CodecRegistry } from '../serializers/codecs.ts'
 import type { ClockT } from './clock.ts'
 import type { LoggerT } from './logging.ts'
-import type { Settings } from './settings.ts'
+import type { ErrorPolicy, Settings } from './settings.ts'
 import type { Message } from '../transport/message.ts'
 import type { ProducerRecord, RecordMetadata, TP } from './tuples.ts'
 
@@ -44,9 +44,17 @@ export interface StreamQueueT {
   hooks: { onFull?: (() => void) | undefined; onDrain?: (() => void) | undefined }
 }
 
+/** How a stream's bad input is handled (set by the topic, overridden by the agent reading it). */
+export interface ErrorHandling {
+  policy?: ErrorPolicy | undefined
+  /** Dead-letter topic (default `<topic>-dlq`). */
+  deadLetterTopic?: string | undefined
+}
+
 /** A queue registered for a topic, plus how to turn a message into its event. */
 export interface SubscriptionT {
   readonly topic: TopicDeclT
+  readonly handling: ErrorHandling
   readonly queue: StreamQueueT
   /** Decode a message's key and value; throws a DecodeError on bad input. */
   decode(message: Message): Decoded
@@ -78,4 +86,11 @@ export interface AppT {
   partitionsFor(topic: string): Promise<number>
   /** Current assignment of this worker. */
   assignment(): TP[]
+  /**
+   * Forward a message that failed (its original key, value and headers) to a dead-letter topic
+   * with error headers (KIP-1034 names). Resolves when the broker has it.
+   */
+  deadLetter(message: Message, err: unknown, topic: string | undefined, value?: unknown): Promise<void>
+  /** Stop the worker with this error (a `fail` policy). */
+  fail(err: Error): void
 }

@@ -11,6 +11,8 @@ import type { CodecArg } from './serializers.ts'
 export type ProcessingGuarantee = 'at_least_once' | 'exactly_once'
 export type AutoOffsetReset = 'earliest' | 'latest'
 export type CompressionType = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd'
+/** What happens to a message that cannot be decoded, or whose processing threw. */
+export type ErrorPolicy = 'skip' | 'dlq' | 'fail'
 
 export interface Settings {
   /** Transport URL: `memory://` (embedded) or `kafka://host:port` (several separated by `;` or `,`). */
@@ -51,6 +53,12 @@ export interface Settings {
   producerCompressionType: CompressionType
   producerRequestTimeout: number
   producerIdempotence: boolean
+  /**
+   * Bad input and processing errors: `skip` (log, count, ack, go on; Faust's default), `dlq` (also
+   * forward the original message to a dead-letter topic), `fail` (stop the worker). Per topic and
+   * per agent with the `errorPolicy` option.
+   */
+  errorPolicy: ErrorPolicy
   /** How a crashed agent is handled: restart it, restart all actors of the agent, or stop the worker. */
   agentSupervisor: SupervisorStrategy
   webEnabled: boolean

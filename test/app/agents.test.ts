@@ -192,8 +192,8 @@ test('a generator agent acks an event only after its yielded value reached the s
 })
 
 
-test('a crashing agent is restarted by its supervisor and goes on with the next events', async (t) => {
-  const { app } = newApp(t, manualCommit)
+test('an exception while processing an event is logged, the event acked, and the agent goes on (errorPolicy skip)', async (t) => {
+  const { app, logs } = newApp(t, manualCommit)
   const topic = app.topic('fragile', { partitions: 1 })
   const seen: string[] = []
   const agent = app.agent(
@@ -208,29 +208,68 @@ test('a crashing agent is restarted by its supervisor and goes on with the next 
   )
   await app.start()
   for (const v of ['a', 'boom', 'c', 'd']) await topic.send({ value: v })
-  await waitFor(() => seen.length === 4, 'processed after the restart', 1500)
+  await waitFor(() => seen.length === 4, 'processed after the error', 1500)
   assert.deepEqual(seen, ['a', 'boom', 'c', 'd'], 'boom is not retried')
+  assert.deepEqual(agent.errors, { skip: 1, dlq: 0, fail: 0 })
+  assert.equal(agent.restarts, 0, 'no supervisor restart: the error was handled')
+  assert.equal(app.state, 'running')
+  assert.ok(logs.some((r) => r.level === 'error' && /fragile\[0\]@1/.test(r.msg) && /boom!/.test(r.msg)), 'logged with where it happened')
+  await waitFor(() => committable(app, 'fragile') === 4, 'all acked')
+})
+
+test('errorPolicy fail: the failing event is not acked and the app stops', async (t) => {
+  const { app } = newApp(t, manualCommit)
+  const topic = app.topic('strict', { partitions: 1 })
+  app.agent(
+    topic,
+    async (stream) => {
+      for await (const v of stream) if (v === 'boom') throw new Error('fatal boom')
+    },
+    { name: 'strict', errorPolicy: 'fail' },
+  )
+  await app.start()
+  for (const v of ['ok', 'boom', 'later']) await topic.send({ value: v })
+  await waitFor(() => app.state === 'crashed', 'app crashed')
+  assert.match(app.crashReason?.message ?? '', /fatal boom/)
+  assert.equal((app.crashReason as { offset?: number } | undefined)?.offset, 1)
+  assert.equal(committable(app, 'strict'), 1, 'the commit point stops before the failed event')
+})
+
+/** An agent whose function throws when it starts, the first `times` times: a crash, not an event error. */
+function crashingAtStart(times: number) {
+  let starts = 0
+  return {
+    get starts() {
+      return starts
+    },
+    fn: async (stream: AsyncIterable<unknown>) => {
+      starts += 1
+      if (starts <= times) throw new Error(`setup failed (${starts})`)
+      for await (const _ of stream);
+    },
+  }
+}
+
+test('a crashing agent is restarted by its supervisor', async (t) => {
+  const { app } = newApp(t, manualCommit)
+  const topic = app.topic('fragile-start', { partitions: 1 })
+  const crash = crashingAtStart(1)
+  const agent = app.agent(topic, crash.fn, { name: 'fragile-start' })
+  await app.start()
+  await waitFor(() => crash.starts === 2, 'restarted', 1500)
   assert.equal(agent.restarts, 1)
   assert.equal(app.state, 'running')
   assert.equal(agent.actors[0]?.state, 'running')
-  await waitFor(() => committable(app, 'fragile') === 4, 'all acked')
 })
 
 test('supervisorStrategy "crashing": an agent crash crashes the app', async (t) => {
   const { app } = newApp(t, manualCommit)
   const topic = app.topic('fatal', { partitions: 1 })
-  const agent = app.agent(
-    topic,
-    async (stream) => {
-      for await (const v of stream) if (v === 'boom') throw new Error('fatal boom')
-    },
-    { name: 'fatal', supervisorStrategy: 'crashing' },
-  )
-  await app.start()
-  await topic.send({ value: 'ok' })
-  await topic.send({ value: 'boom' })
+  const crash = crashingAtStart(1)
+  const agent = app.agent(topic, crash.fn, { name: 'fatal', supervisorStrategy: 'crashing' })
+  await app.start().catch(() => {})
   await waitFor(() => app.state === 'crashed', 'app crashed')
-  assert.match(app.crashReason?.message ?? '', /fatal boom/)
+  assert.match(app.crashReason?.message ?? '', /setup failed/)
   assert.equal(agent.restarts, 0)
   await app.stop()
   assert.equal(app.state, 'stopped')
@@ -239,16 +278,10 @@ test('supervisorStrategy "crashing": an agent crash crashes the app', async (t) 
 test('more than maxRestarts crashes escalate: the supervisor gives up and the app crashes', async (t) => {
   const { app } = newApp(t, manualCommit)
   const topic = app.topic('always-fails', { partitions: 1 })
-  const agent = app.agent(
-    topic,
-    async (stream) => {
-      for await (const v of stream) throw new Error(`fails on ${String(v)}`)
-    },
-    { name: 'always-fails', maxRestarts: 2 },
-  )
-  await app.start()
-  for (let i = 0; i < 5; i++) await topic.send({ value: i })
-  await waitFor(() => app.state === 'crashed', 'app crashed', 1500)
+  const crash = crashingAtStart(Number.MAX_SAFE_INTEGER)
+  const agent = app.agent(topic, crash.fn, { name: 'always-fails', maxRestarts: 2 })
+  await app.start().catch(() => {})
+  await waitFor(() => app.state === 'crashed', 'app crashed', 3000)
   assert.ok(app.crashReason instanceof SupervisorGaveUp, `crash reason: ${String(app.crashReason)}`)
   assert.equal(agent.restarts, 2)
 })
@@ -256,19 +289,10 @@ test('more than maxRestarts crashes escalate: the supervisor gives up and the ap
 test('supervisorStrategy "one_for_all" restarts every actor of the agent', async (t) => {
   const { app } = newApp(t, manualCommit)
   const topic = app.topic('all', { partitions: 1 })
-  let starts = 0
-  const agent = app.agent(
-    topic,
-    async (stream) => {
-      starts += 1
-      for await (const v of stream) if (v === 'boom') throw new Error('boom')
-    },
-    { name: 'all', concurrency: 2, supervisorStrategy: 'one_for_all' },
-  )
+  const crash = crashingAtStart(1)
+  const agent = app.agent(topic, crash.fn, { name: 'all', concurrency: 2, supervisorStrategy: 'one_for_all' })
   await app.start()
-  assert.equal(starts, 2)
-  await topic.send({ value: 'boom' })
-  await waitFor(() => starts === 4, 'both actors restarted', 1500)
+  await waitFor(() => crash.starts === 4, 'both actors restarted', 3000)
   assert.equal(agent.restarts, 2)
   assert.equal(app.state, 'running')
 })

@@ -66,8 +66,8 @@ test('a second SIGTERM exits at once while a hung agent blocks the graceful shut
   assert.ok(Date.now() - started < 5000)
 })
 
-test('a worker whose app crashes stops with exit code 1', async () => {
-  const app = new App('crash-worker', { broker: `memory://crash-${Date.now()}`, agentSupervisor: 'crashing' })
+test('a worker whose app fails (errorPolicy fail) stops with exit code 1', async () => {
+  const app = new App('crash-worker', { broker: `memory://crash-${Date.now()}`, errorPolicy: 'fail' })
   const topic = app.topic('boom', { partitions: 1 })
   app.agent(
     topic,

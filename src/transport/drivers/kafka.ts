@@ -746,7 +746,18 @@ class KafkaAdminDriver implements AdminDriverT {
     const out = new Map<string, TopicDescription>()
     if (wanted.length === 0) return out
     const { topics } = await admin.fetchTopicMetadata({ topics: wanted })
-    for (const t of topics) out.set(t.name, { name: t.name, partitions: t.partitions.length, config: {} })
+    // Topic-level overrides only (what differs from the broker defaults), as createTopic sets them.
+    const described = await admin.describeConfigs({
+      includeSynonyms: false,
+      resources: wanted.map((name) => ({ type: 2 /* TOPIC */, name })),
+    })
+    const configs = new Map(
+      described.resources.map((r) => [
+        r.resourceName,
+        Object.fromEntries(r.configEntries.filter((e) => !e.isDefault && e.configValue !== null).map((e) => [e.configName, e.configValue])),
+      ]),
+    )
+    for (const t of topics) out.set(t.name, { name: t.name, partitions: t.partitions.length, config: configs.get(t.name) ?? {} })
     return out
   }
 

@@ -13,6 +13,8 @@ import { envName, settingsTable, VERSION } from '../app/settings.ts'
 import { Channel } from '../channels/channel.ts'
 import { describeError, FaustError, UnknownTopic, ValidationError } from '../errors.ts'
 import { Worker } from '../worker/worker.ts'
+import { findRecord, records } from '../models/record.ts'
+import { describeFields } from '../models/describe.ts'
 import { loadApp } from './app-module.ts'
 import { printTable } from './output.ts'
 
@@ -177,6 +179,36 @@ export function buildProgram(): Command {
       )
       rows.sort((a, b) => (a.topic < b.topic ? -1 : 1))
       printTable(rows, ['topic', 'partitions', 'internal', 'key', 'value', 'agents', 'config'], globals(cmd).json === true)
+    })
+
+  program
+    .command('models')
+    .description('List the records (models) the app defines')
+    .action(async (_opts: unknown, cmd: Command) => {
+      await appFrom(cmd)
+      const rows = records().map((r) => {
+        const fields = describeFields(r)
+        return { name: r.name, namespace: r.namespace, fields: fields === undefined ? '?' : fields.length, serializer: r.serializer ?? 'json' }
+      })
+      printTable(rows, ['name', 'namespace', 'fields', 'serializer'], globals(cmd).json === true)
+    })
+
+  program
+    .command('model')
+    .description('Show the fields and types of one record')
+    .argument('<name>', 'record name or namespace')
+    .action(async (name: string, _opts: unknown, cmd: Command) => {
+      await appFrom(cmd)
+      const record = findRecord(name)
+      if (record === undefined) {
+        const known = records().map((r) => r.name).join(', ')
+        throw new UsageError(`unknown model "${name}"; known: ${known || '(none)'}`)
+      }
+      const fields = describeFields(record)
+      if (fields === undefined) {
+        throw new UsageError(`model ${record.name} uses a ${record.schema['~standard'].vendor} schema, whose fields faust-ts cannot list (zod can)`)
+      }
+      printTable(fields.map((f) => ({ ...f })), ['field', 'type', 'required', 'default'], globals(cmd).json === true)
     })
 
   program

@@ -14,6 +14,7 @@
  * @module
  */
 import { describeError, ImproperlyConfigured, Skip } from '../errors.ts'
+import { type FieldRef, isFieldRef } from '../models/record.ts'
 import type { AppT } from '../types/app.ts'
 import type { SendTargetT } from '../types/channels.ts'
 import { TIMEOUT } from '../utils/queue.ts'
@@ -308,22 +309,25 @@ export class Stream<V = unknown, K = unknown> implements AsyncIterable<V> {
 
   /**
    * Repartition by a new key through an internal topic named as Faust names it:
-   * `<agent>-<topic>-<name>-repartition`. `key` is a field name or a function (then `name` is
+   * `<agent>-<topic>-<name>-repartition`. `key` is a field name, a record field
+   * (`Order.field('country')`, named `Order.country` as in Faust) or a function (then `name` is
    * required). Returns the stream over the repartition topic.
    */
   groupBy<K2>(
-    key: keyof V & string | ((value: V, event: Event<K, V>) => K2),
+    key: keyof V & string | FieldRef<V, K2> | ((value: V, event: Event<K, V>) => K2),
     options: { name?: string; partitions?: number } = {},
   ): Stream<V, K2> {
     const channel = this.#requireChannel('groupBy')
-    const name = typeof key === 'string' ? (options.name ?? key) : options.name
+    const name = typeof key === 'string' ? (options.name ?? key) : isFieldRef(key) ? (options.name ?? key.label) : options.name
     if (name === undefined) {
       throw new ImproperlyConfigured('groupBy(fn) needs a name: stream.groupBy(fn, { name: "by-user" })')
     }
     const keyOf =
       typeof key === 'string'
         ? (value: V) => (value as Record<string, unknown>)[key] as K2
-        : (key as (value: V, event: Event<K, V>) => K2)
+        : isFieldRef(key)
+          ? (value: V) => (key as FieldRef<V, K2>).get(value)
+          : (key as (value: V, event: Event<K, V>) => K2)
     const target = channel.derive({
       prefix: this.#derivedPrefix(channel),
       suffix: `-${name}-repartition`,

@@ -28,7 +28,7 @@ test('topics prints a table, and --json the same rows', () => {
   assert.match(text.stdout, /^TOPIC\s+PARTITIONS/m)
   assert.match(text.stdout, /orders\s+3\s+false\s+raw\s+json\s+process-orders\s+retention\.ms=3600000/)
   const json = JSON.parse(cli('topics', '-A', APP, '--json').stdout) as Array<{ topic: string; internal: boolean }>
-  assert.deepEqual(json.map((t) => [t.topic, t.internal]), [['cli-fixture-audit', true], ['notes', false], ['orders', false]])
+  assert.deepEqual(json.map((t) => [t.topic, t.internal]), [['cli-fixture-audit', true], ['customers', false], ['notes', false], ['orders', false]])
 })
 
 test('send encodes and validates, and prints where the message went', () => {
@@ -65,10 +65,36 @@ for (const [what, args, pattern] of failures) {
   })
 }
 
+test('models lists the records; model shows a record\'s fields and types', () => {
+  const models = JSON.parse(cli('models', '-A', APP, '--json').stdout) as Array<{ name: string; namespace: string; fields: number }>
+  assert.deepEqual(models, [
+    { name: 'Address', namespace: 'cli.models.Address', fields: 2, serializer: 'json' },
+    { name: 'Customer', namespace: 'cli.models.Customer', fields: 6, serializer: 'json' },
+  ])
+  const text = cli('model', '-A', APP, 'Customer')
+  assert.equal(text.code, 0, text.stderr)
+  assert.match(text.stdout, /^since\s+datetime\s+true/m)
+  assert.match(text.stdout, /^address\s+cli\.models\.Address\s+true/m)
+  assert.match(text.stdout, /^tags\s+string\[\]\s+false\s+\[\]/m)
+  const byNamespace = JSON.parse(cli('model', '-A', APP, 'cli.models.Address', '--json').stdout) as Array<{ field: string; required: boolean }>
+  assert.deepEqual(byNamespace.map((f) => [f.field, f.required]), [['city', true], ['zip', false]])
+  const unknown = cli('model', '-A', APP, 'Nope')
+  assert.equal(unknown.code, 2)
+  assert.match(unknown.stderr, /unknown model "Nope"; known: Address, Customer/)
+})
+
+test('send validates records: nested records and datetimes', () => {
+  const ok = cli('send', '-A', APP, 'customers', '{"id": 1, "name": "Ada", "address": {"city": "London"}, "since": "2026-01-01T00:00:00Z"}', '--json')
+  assert.equal(ok.code, 0, ok.stderr)
+  const bad = cli('send', '-A', APP, 'customers', '{"id": 1, "name": "Ada", "address": {"town": "London"}, "since": "yesterday"}')
+  assert.equal(bad.code, 2)
+  assert.match(bad.stderr, /invalid value for customers: .*(city|ISO-8601)/)
+})
+
 test('every command has help text', () => {
   const top = cli('--help')
   assert.equal(top.code, 0)
-  for (const command of ['worker', 'send', 'agents', 'topics', 'settings']) {
+  for (const command of ['worker', 'send', 'agents', 'topics', 'models', 'model', 'settings']) {
     assert.match(top.stdout, new RegExp(`^\\s+${command}\\b`, 'm'))
     const r = cli(command, '--help')
     assert.equal(r.code, 0, `${command} --help`)

@@ -97,6 +97,8 @@ if (typeof zlib.zstdCompress === 'function') {
 
 /** Messages per produce request; more wait for the next one. */
 const MAX_BATCH_MESSAGES = 10_000
+/** Bytes per produce request (the Java producer's max.request.size default). */
+const MAX_REQUEST_BYTES = 1024 * 1024
 
 interface ConsumerGroupInternals {
   groupId: string
@@ -621,7 +623,17 @@ class KafkaProducerDriver implements ProducerDriverT {
       for (const w of this.#idle.splice(0)) w()
       return
     }
-    const batch = this.#buffer.length <= MAX_BATCH_MESSAGES ? this.#buffer : this.#buffer.splice(0, MAX_BATCH_MESSAGES)
+    // Cut the request at MAX_BATCH_MESSAGES or MAX_REQUEST_BYTES (a bigger message goes alone), like
+    // the Java producer's max.request.size: a topic's max.message.bytes applies to a whole batch.
+    let count = 0
+    let bytes = 0
+    for (const p of this.#buffer) {
+      const size = (p.record.value?.length ?? 0) + (p.record.key?.length ?? 0) + 64
+      if (count > 0 && (count >= MAX_BATCH_MESSAGES || bytes + size > MAX_REQUEST_BYTES)) break
+      count += 1
+      bytes += size
+    }
+    const batch = count === this.#buffer.length ? this.#buffer : this.#buffer.splice(0, count)
     if (batch === this.#buffer) this.#buffer = []
     this.#inflight = this.#sendBatch(batch).finally(() => {
       this.#inflight = undefined

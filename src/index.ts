@@ -25,7 +25,7 @@ export type { CodecT, TypeSpec, InferType } from './types/serializers.ts'
 
 // Models
 export { record, RecordType, records, findRecord, isFieldRef, BLESSED_KEY, type FieldRef, type InferRecord, type RecordOptions } from './models/record.ts'
-export { datetime, decimal, nested, parseIsoDate } from './models/fields.ts'
+export { datetime, decimal, formatIsoDate, nested, parseIsoDate } from './models/fields.ts'
 
 // Services
 export { Service, ServiceStates, type ServiceState, isValidTransition } from './services/service.ts'

@@ -13,6 +13,17 @@ import type { RecordType } from './record.ts'
 const ZONE = /(Z|[+-]\d{2}:?\d{2})$/i
 const ISO = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$/i
 
+/**
+ * A Date as Python's `datetime.isoformat()` writes it, with Faust's `Z` for UTC: microseconds (six
+ * digits) when there is a fraction, none otherwise. Six digits matter: Faust's own ISO parser reads
+ * `.123` as 123 microseconds, not milliseconds.
+ */
+export function formatIsoDate(date: Date): string {
+  const iso = date.toISOString()
+  const ms = date.getUTCMilliseconds()
+  return ms === 0 ? `${iso.slice(0, 19)}Z` : `${iso.slice(0, 23)}000Z`
+}
+
 /** Parse an ISO-8601 string as Python writes it (microseconds, optional zone; none means UTC). */
 export function parseIsoDate(text: string): Date | undefined {
   if (!ISO.test(text)) return undefined

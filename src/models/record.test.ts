@@ -3,7 +3,7 @@ import { test } from 'node:test'
 import { z } from 'zod'
 import { ValidationError } from '../errors.ts'
 import { Schema } from '../serializers/schema.ts'
-import { datetime, decimal, nested, parseIsoDate } from './fields.ts'
+import { datetime, decimal, formatIsoDate, nested, parseIsoDate } from './fields.ts'
 import { BLESSED_KEY, findRecord, isFieldRef, record, records } from './record.ts'
 
 const Address = record('Address', z.object({ city: z.string(), zip: z.string().optional() }), { namespace: 'test.models.Address' })
@@ -20,7 +20,7 @@ test('Faust wire format: __faust ns at the top and on nested records, dates as I
     id: 1,
     name: 'Ada',
     address: { city: 'London', [BLESSED_KEY]: { ns: 'test.models.Address' } },
-    since: '2026-01-02T03:04:05.678Z',
+    since: '2026-01-02T03:04:05.678000Z',
     credit: '12.3400',
     [BLESSED_KEY]: { ns: 'test.models.Customer' },
   })
@@ -45,6 +45,12 @@ test('decoding strips metadata, validates, and parses what Python Faust writes',
   assert.ok(Customer.is(c))
   assert.ok(Address.is(c.address))
   assert.throws(() => Customer.loads(Buffer.from('{"id": "x", "name": 1}')), (err: unknown) => err instanceof ValidationError && /id/.test(err.message))
+})
+
+test('formatIsoDate writes what Python isoformat writes (six fraction digits, none when zero)', () => {
+  assert.equal(formatIsoDate(new Date('2026-12-04T21:00:00.123Z')), '2026-12-04T21:00:00.123000Z')
+  assert.equal(formatIsoDate(new Date('2026-12-04T21:00:00Z')), '2026-12-04T21:00:00Z')
+  assert.equal(parseIsoDate(formatIsoDate(new Date('2026-12-04T21:00:00.007Z')))?.toISOString(), '2026-12-04T21:00:00.007Z')
 })
 
 test('parseIsoDate: zones, microseconds, date-only; garbage is rejected', () => {

@@ -21,6 +21,7 @@ import type { StandardSchemaV1 } from '@standard-schema/spec'
 import { ImproperlyConfigured, ValidationError } from '../errors.ts'
 import { codecs } from '../serializers/codecs.ts'
 import { validate } from '../serializers/validate.ts'
+import { formatIsoDate } from './fields.ts'
 import type { CodecArg, ModelClassT } from '../types/serializers.ts'
 
 /** Faust's metadata key ("the blessed key"). */
@@ -182,10 +183,10 @@ function stripMetadata(data: unknown): unknown {
   return rest
 }
 
-/** Plain data with `__faust` on every object made as a record (Dates become ISO strings via JSON). */
+/** Plain data with `__faust` on every object made as a record, and Dates as Python writes them. */
 function toWire(value: unknown, type: RecordType<unknown> | undefined): unknown {
   if (value === null || typeof value !== 'object') return value
-  if (value instanceof Date) return value
+  if (value instanceof Date) return formatIsoDate(value)
   if (Array.isArray(value)) return value.map((v) => toWire(v, undefined))
   if (value instanceof Map) return Object.fromEntries([...value].map(([k, v]) => [k, toWire(v, undefined)]))
   if (Buffer.isBuffer(value)) return value.toString()

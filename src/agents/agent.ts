@@ -192,6 +192,8 @@ export class Agent<V = unknown, K = unknown, R = unknown> extends Service implem
       `agent ${this.name} failed on ${event.topic}[${event.partition}]@${event.offset}: ${describeError(error)} (${policy === 'skip' ? 'skipped' : policy === 'dlq' ? 'sent to the dead-letter topic' : 'stopping the worker'})`,
     )
     if (policy === 'fail') {
+      // Not committed, read again after a restart; and nobody waits for it while stopping.
+      event.message.dropped = true
       this.app.fail(new AgentCrashed(`agent ${this.name} failed on ${event.topic}[${event.partition}]@${event.offset}: ${describeError(error)}`, { ...where, cause: error }))
       return false
     }

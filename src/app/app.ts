@@ -354,6 +354,8 @@ export class App extends Service implements AppT {
     )
     if (policy === 'skip') return undefined
     if (policy === 'fail') {
+      // Never acked (so never committed), and nobody waits for it while stopping.
+      message.dropped = true
       this.fail(err)
       return new Promise(() => {})
     }

@@ -2,6 +2,8 @@
  * Helpers for tests against the real Kafka broker (started by `npm test`, or the one
  * KAFKA_BOOTSTRAP_SERVERS names). Every test uses unique topic and group names and deletes them.
  */
+// The driver first: it filters kafkajs' harmless TimeoutNegativeWarning and fixes its batch grouping.
+import '../../src/transport/drivers/kafka.ts'
 import { randomUUID } from 'node:crypto'
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'

@@ -136,9 +136,37 @@ export interface AdminDriverT {
   close(): Promise<void>
 }
 
+export interface ReaderDriverOptions {
+  clientId: string
+  maxPartitionFetchBytes: number
+  isolationLevel: 'read_uncommitted' | 'read_committed'
+  /** Records of one partition, in offset order. Called for every non-empty fetch. */
+  onRecords(tp: TP, records: RawRecord[]): void
+  log: LoggerT
+}
+
+/**
+ * Reads chosen partitions from chosen offsets, with no consumer group (Kafka's `assign()`):
+ * table recovery, standby replicas and global tables use it, so the worker's group consumer
+ * keeps running meanwhile.
+ */
+export interface ReaderDriverT {
+  /**
+   * Read exactly these partitions from now on, each from its offset (the next offset to read).
+   * Partitions left out stop being read; records already fetched for them are not delivered.
+   */
+  assign(positions: Map<TP, number>): void
+  /** Partitions being read, with the next offset to read. */
+  positions(): Map<TP, number>
+  /** Fetch until the signal aborts. */
+  run(signal: AbortSignal): Promise<void>
+  close(): Promise<void>
+}
+
 export interface TransportDriverT {
   readonly scheme: string
   createConsumer(options: ConsumerDriverOptions): ConsumerDriverT
   createProducer(options: ProducerDriverOptions): ProducerDriverT
   createAdmin(): AdminDriverT
+  createReader(options: ReaderDriverOptions): ReaderDriverT
 }

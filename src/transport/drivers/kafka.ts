@@ -36,12 +36,15 @@ import type {
   PartitionAssignorT,
   ProducerDriverOptions,
   ProducerDriverT,
+  ReaderDriverOptions,
+  ReaderDriverT,
   TopicDescription,
   TopicSpec,
   TransportDriverT,
 } from '../../types/transport.ts'
 import type { Header, ProducerRecord, RecordMetadata, TP } from '../../types/tuples.ts'
 import { Message } from '../message.ts'
+import { KafkaReader } from './kafka-reader.ts'
 import { keyPartition } from '../../utils/murmur2.ts'
 import { Pulse } from '../../utils/pulse.ts'
 import { tp, tpsByTopic } from '../../utils/tp.ts'
@@ -261,6 +264,10 @@ export class KafkaTransport implements TransportDriverT {
 
   createAdmin(): AdminDriverT {
     return new KafkaAdminDriver(this.kafka.admin())
+  }
+
+  createReader(options: ReaderDriverOptions): ReaderDriverT {
+    return new KafkaReader(this, options)
   }
 }
 

@@ -20,6 +20,8 @@ import type {
   PartitionAssignorT,
   ProducerDriverOptions,
   ProducerDriverT,
+  ReaderDriverOptions,
+  ReaderDriverT,
   TopicDescription,
   TopicSpec,
   TransportDriverT,
@@ -413,6 +415,55 @@ class MemoryConsumer implements ConsumerDriverT {
   }
 }
 
+/** Reads chosen partitions of the memory broker from chosen offsets (no group). */
+class MemoryReader implements ReaderDriverT {
+  readonly #broker: MemoryBroker
+  readonly #options: ReaderDriverOptions
+  readonly #wake = new Pulse()
+  readonly #onAppend = () => this.#wake.notify()
+  #positions = new Map<TP, number>()
+
+  constructor(broker: MemoryBroker, options: ReaderDriverOptions) {
+    this.#broker = broker
+    this.#options = options
+  }
+
+  assign(positions: Map<TP, number>): void {
+    this.#positions = new Map(positions)
+    this.#wake.notify()
+  }
+
+  positions(): Map<TP, number> {
+    return new Map(this.#positions)
+  }
+
+  async run(signal: AbortSignal): Promise<void> {
+    this.#broker.listeners.add(this.#onAppend)
+    try {
+      while (!signal.aborted) {
+        let delivered = 0
+        for (const [t, position] of [...this.#positions]) {
+          if (signal.aborted) return
+          const records = this.#broker.read(t, position, 1000)
+          if (records.length === 0 || this.#positions.get(t) !== position) continue
+          this.#positions.set(t, records[records.length - 1]!.offset + 1)
+          delivered += records.length
+          this.#options.onRecords(t, records)
+        }
+        if (delivered === 0) await this.#wake.wait(signal, 1000)
+        else await new Promise<void>((resolve) => setImmediate(resolve))
+      }
+    } finally {
+      this.#broker.listeners.delete(this.#onAppend)
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#positions.clear()
+    this.#wake.notify()
+  }
+}
+
 class MemoryProducer implements ProducerDriverT {
   readonly #broker: MemoryBroker
 
@@ -484,5 +535,9 @@ export class MemoryTransport implements TransportDriverT {
 
   createAdmin(): AdminDriverT {
     return new MemoryAdmin(this.broker)
+  }
+
+  createReader(options: ReaderDriverOptions): ReaderDriverT {
+    return new MemoryReader(this.broker, options)
   }
 }

@@ -27,6 +27,14 @@ export type { CodecT, TypeSpec, InferType } from './types/serializers.ts'
 export { record, RecordType, records, findRecord, isFieldRef, BLESSED_KEY, type FieldRef, type InferRecord, type RecordOptions } from './models/record.ts'
 export { datetime, decimal, formatIsoDate, nested, parseIsoDate } from './models/fields.ts'
 
+// Tables and stores
+export { Table, Collection, type TableOptions, type TableT } from './tables/table.ts'
+export { GlobalTable } from './tables/global-table.ts'
+export { SetTable, SetOperations, type SetTableOptions } from './tables/set-table.ts'
+export { TableManager, type RecoveryStats } from './tables/manager.ts'
+export { createStore, isPersistent } from './stores/index.ts'
+export type { StoreT, ChangelogEntry } from './types/stores.ts'
+
 // Services
 export { Service, ServiceStates, type ServiceState, isValidTransition } from './services/service.ts'
 export { Supervisor, SupervisorStrategies, type SupervisorStrategy } from './services/supervisors.ts'

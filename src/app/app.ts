@@ -22,6 +22,10 @@ import { Consumer, type RebalanceListener } from '../transport/consumer.ts'
 import { createTransport } from '../transport/drivers/index.ts'
 import { MemoryTransport } from '../transport/drivers/memory.ts'
 import { Fetcher } from '../transport/fetcher.ts'
+import { GlobalTable } from '../tables/global-table.ts'
+import { TableManager } from '../tables/manager.ts'
+import { SetTable, type SetTableOptions } from '../tables/set-table.ts'
+import { Table, type TableOptions, type TableT } from '../tables/table.ts'
 import type { Message } from '../transport/message.ts'
 import { Producer } from '../transport/producer.ts'
 import type { AppT, SubscriptionT, TopicDeclT } from '../types/app.ts'
@@ -50,6 +54,7 @@ export class App extends Service implements AppT {
   readonly conductor: Conductor
   readonly consumer: Consumer
   readonly fetcher: Fetcher
+  readonly tables: TableManager
   readonly tasks = new AppTasks()
   readonly agents = new Map<string, Agent<never, never, never>>()
   readonly topics = new Map<string, Topic<unknown, unknown>>()
@@ -96,7 +101,11 @@ export class App extends Service implements AppT {
       commitInterval: conf.brokerCommitInterval,
       waitEmpty: conf.streamWaitEmpty,
       waitEmptyTimeout: Math.min(conf.streamProcessingTimeout, conf.brokerRebalanceTimeout, conf.shutdownTimeout),
-      flush: () => this.producer.flush(),
+      // Changelog sends must be on the broker, and stores durable with their offsets, before sources commit.
+      flush: async () => {
+        await this.producer.flush()
+        await this.tables.flush()
+      },
       declare: (topic) => this.declareTopic(topic),
       listener: {
         onPartitionsRevoked: async (revoked) => {
@@ -123,6 +132,28 @@ export class App extends Service implements AppT {
         }),
     })
     this.fetcher = new Fetcher(this.consumer)
+    this.tables = new TableManager({
+      datadir: conf.datadir,
+      assignment: () => this.consumer.assignment(),
+      tableAssignment: () => {
+        const current = (this.assignor as { current?: () => { actives: Record<string, number[]>; standbys: Record<string, number[]> } | undefined } | undefined)?.current?.()
+        return current === undefined ? undefined : { actives: current.actives, standbys: current.standbys }
+      },
+      endOffsets: (tps) => this.admin.endOffsets(tps),
+      beginningOffsets: (tps) => this.admin.beginningOffsets(tps),
+      createReader: (onRecords) =>
+        this.transport.createReader({
+          clientId: `${conf.brokerClientId}-tables`,
+          maxPartitionFetchBytes: conf.consumerMaxFetchSize,
+          isolationLevel: conf.processingGuarantee === 'exactly_once' ? 'read_committed' : 'read_uncommitted',
+          onRecords,
+          log: this.log.child({ service: 'TableReader' }),
+        }),
+      hold: (tps) => this.consumer.hold(tps),
+      release: (tps) => this.consumer.release(tps),
+      declare: (table) => this.declareTopic(table.changelog),
+    })
+    this.onRebalance(this.tables)
   }
 
   /**
@@ -195,6 +226,34 @@ export class App extends Service implements AppT {
   ): Channel<KeyOf<KS>, ValueOf<VS>> {
     return new Channel<KeyOf<KS>, ValueOf<VS>>(this, options as ChannelOptions<KeyOf<KS>, ValueOf<VS>>)
   }
+
+  /**
+   * A table: partitioned key/value state backed by a compacted changelog topic. Read and write it
+   * inside agents; see docs/tables.md.
+   */
+  table<K = unknown, V = unknown>(name: string, options: TableOptions<K, V> = {}): Table<K, V> {
+    return this.#addTable(new Table<K, V>(this, name, options, this.#changelogTopic))
+  }
+
+  /** A table every worker holds whole, kept in sync from every worker's writes. */
+  globalTable<K = unknown, V = unknown>(name: string, options: TableOptions<K, V> = {}): GlobalTable<K, V> {
+    return this.#addTable(new GlobalTable<K, V>(this, name, options, this.#changelogTopic))
+  }
+
+  /** A table of sets (Faust's SetTable): add/discard members per key, changelogged as operations. */
+  setTable<K = unknown, M = unknown>(name: string, options: SetTableOptions<K, M> = {}): SetTable<K, M> {
+    return this.#addTable(new SetTable<K, M>(this, name, options, this.#changelogTopic))
+  }
+
+  #addTable<T extends TableT>(table: T): T {
+    if (this.state !== 'init') throw new ImproperlyConfigured(`define table ${table.name} before the app starts`)
+    if (this.tables.tables.has(table.name)) throw new ImproperlyConfigured(`a table named ${table.name} already exists`)
+    this.tables.add(table)
+    return table
+  }
+
+  readonly #changelogTopic = (name: string, options: { partitions: number; config: Record<string, string> }) =>
+    this.topic(name, { internal: true, partitions: options.partitions, config: options.config, keySerializer: 'raw', valueSerializer: 'raw' }) as unknown as Topic<Buffer | null, Buffer | null>
 
   /**
    * Define an agent: `fn` gets a Stream over `channel` (or, when channel is undefined, over the
@@ -332,6 +391,11 @@ export class App extends Service implements AppT {
     return found.partitions
   }
 
+  /** A topic's partition count if the app has seen it (declared or described), without asking the broker. */
+  knownPartitions(topic: string): number | undefined {
+    return this.#partitionCounts.get(topic)
+  }
+
   assignment(): TP[] {
     return this.consumer.assignment()
   }
@@ -418,7 +482,7 @@ export class App extends Service implements AppT {
   // ── lifecycle ──────────────────────────────────────────────────────────────────
 
   protected override dependencies(): Iterable<Service> {
-    return [this.producer, this.conductor, ...this.agents.values(), this.consumer, this.fetcher, ...this.#services, this.tasks]
+    return [this.producer, this.conductor, this.tables, ...this.agents.values(), this.consumer, this.fetcher, ...this.#services, this.tasks]
   }
 
   protected override async onStart(): Promise<void> {

@@ -109,6 +109,8 @@ export class Consumer extends Service implements ConsumerHandlerT, ConductorCons
   #commitRunning: Promise<void> | undefined
   #commitAgain = false
   #pausedFor = new Map<TP, Set<object>>()
+  /** Partitions held back (table recovery): paused until released, whatever the buffers say. */
+  #held = new Set<TP>()
   #topics: string[] = []
   #resubscribe: Promise<void> | undefined
   /** Counters for sensors, tests and the CLI. */
@@ -244,10 +246,26 @@ export class Consumer extends Service implements ConsumerHandlerT, ConductorCons
     for (const [t, blockers] of this.#pausedFor) {
       if (blockers.delete(buffer) && blockers.size === 0) {
         this.#pausedFor.delete(t)
-        resume.push(t)
+        if (!this.#held.has(t)) resume.push(t)
       }
     }
     if (resume.length > 0) this.driver.resume(resume)
+  }
+
+  /** Stop fetching these partitions (their tables are being restored) until release(). */
+  hold(tps: TP[]): void {
+    for (const t of tps) this.#held.add(t)
+    if (tps.length > 0) this.driver.pause(tps)
+  }
+
+  release(tps: TP[]): void {
+    const resume = tps.filter((t) => this.#held.delete(t) && !this.#pausedFor.has(t))
+    if (resume.length > 0) this.driver.resume(resume)
+  }
+
+  /** Partitions held back for table recovery. */
+  heldPartitions(): TP[] {
+    return sortTPs(this.#held)
   }
 
   /**
@@ -255,10 +273,10 @@ export class Consumer extends Service implements ConsumerHandlerT, ConductorCons
    * state across a rebalance, so it must be undone explicitly.
    */
   #resumeAllPaused(): void {
-    if (this.#pausedFor.size === 0) return
-    const paused = [...this.#pausedFor.keys()]
+    const paused = [...this.#pausedFor.keys(), ...this.#held]
     this.#pausedFor.clear()
-    this.driver.resume(paused)
+    this.#held.clear()
+    if (paused.length > 0) this.driver.resume(paused)
   }
 
   /** Partitions paused because a stream's buffer is full. */

@@ -86,6 +86,8 @@ export interface AppT {
   partitionsFor(topic: string): Promise<number>
   /** Current assignment of this worker. */
   assignment(): TP[]
+  /** A topic's partition count if known without asking the broker. */
+  knownPartitions(topic: string): number | undefined
   /**
    * Forward a message that failed (its original key, value and headers) to a dead-letter topic
    * with error headers (KIP-1034 names). Resolves when the broker has it.

@@ -1,0 +1,382 @@
+/**
+ * Tables: partitioned key/value state backed by a compacted changelog topic (Faust's Table).
+ *
+ * A table is read and written synchronously inside an agent, like a dict:
+ *
+ * ```ts
+ * const counts = app.table('word-counts', { default: () => 0 })
+ * app.agent(words, async (stream) => {
+ *   for await (const word of stream) counts.set(word, counts.get(word) + 1)
+ * })
+ * ```
+ *
+ * A change is written to the store of the current event's partition and sent to the same
+ * partition of the changelog `<app-id>-<table>-changelog` (co-partitioning: the worker that owns a
+ * source partition owns the table partition of the same number), unless `usePartitioner` is set.
+ * Keys and values are JSON by default (raw for Buffer types), as Faust writes them, so Python
+ * Faust and faust-ts read each other's changelogs. A delete is a tombstone.
+ * @module
+ */
+import type { Topic } from '../channels/topic.ts'
+import { ImproperlyConfigured, PartitionsMismatch, TableOutsideStream } from '../errors.ts'
+import { Schema } from '../serializers/schema.ts'
+import { Service } from '../services/service.ts'
+import { currentEvent } from '../streams/context.ts'
+import type { AppT, TopicDeclT } from '../types/app.ts'
+import type { TypeSpec } from '../types/serializers.ts'
+import type { StoreT } from '../types/stores.ts'
+import type { RecordMetadata } from '../types/tuples.ts'
+import { keyPartition } from '../utils/murmur2.ts'
+
+export interface TableOptions<K = unknown, V = unknown> {
+  /** Value returned by get() for a missing key (and the start of update()). */
+  default?: (() => V) | undefined
+  keyType?: TypeSpec<K> | undefined
+  valueType?: TypeSpec<V> | undefined
+  keySerializer?: string | undefined
+  valueSerializer?: string | undefined
+  /** Partitions of the changelog (default: the app's topicPartitions). */
+  partitions?: number | undefined
+  /** Store URL for this table (default: the app's store). */
+  store?: string | undefined
+  /** Changelog topic name (default `<app-id>-<table>-changelog`). */
+  changelogTopic?: string | undefined
+  /** Called once a rebalance's recovery of this table is done. */
+  onRecover?: (() => void | Promise<void>) | undefined
+  /** Place keys by murmur2 of the key instead of the current event's partition (writes allowed outside agents). */
+  usePartitioner?: boolean | undefined
+  /** Topics whose events write this table: their partition counts are checked at start-up. */
+  sources?: readonly TopicDeclT[] | undefined
+  /** One line for `faust-ts tables`. */
+  help?: string | undefined
+  /** Extra changelog topic configs. */
+  config?: Record<string, string> | undefined
+}
+
+/** What the table manager needs from any table kind. */
+export interface TableT {
+  readonly name: string
+  readonly kind: 'table' | 'global' | 'set'
+  readonly changelog: Topic<Buffer | null, Buffer | null>
+  readonly partitions: number
+  readonly storeUrl: string
+  readonly isGlobal: boolean
+  readonly sources: readonly TopicDeclT[]
+  /** Stores this table holds now, by partition. */
+  stores(): ReadonlyMap<number, StoreT>
+  attachStore(partition: number, store: StoreT, role: 'active' | 'standby'): void
+  detachStore(partition: number): StoreT | undefined
+  /** Apply changelog records read back (recovery, standbys, global tables). */
+  applyChangelog(partition: number, records: Array<{ key: Buffer | null; value: Buffer | null; offset: number }>): void
+  onRecovered(): Promise<void>
+  describe(): Record<string, string | number | boolean>
+}
+
+type CollectionKind = 'table' | 'global' | 'set'
+
+/** Common machinery of Table, GlobalTable and SetTable (Faust's Collection). */
+export abstract class Collection<K, V> extends Service implements TableT {
+  readonly app: AppT
+  readonly kind: CollectionKind
+  readonly schema: Schema<K, V>
+  readonly changelog: Topic<Buffer | null, Buffer | null>
+  readonly partitions: number
+  readonly storeUrl: string
+  readonly usePartitioner: boolean
+  readonly sources: readonly TopicDeclT[]
+  readonly help: string
+  readonly #onRecover: (() => void | Promise<void>) | undefined
+  readonly #stores = new Map<number, StoreT>()
+  readonly #roles = new Map<number, 'active' | 'standby'>()
+  #verified = new Set<string>()
+  /** Changelog sends not yet acknowledged (a failure crashes the app: a lost change is lost state). */
+  #sending = 0
+  readonly stats = { reads: 0, writes: 0, deletes: 0 }
+
+  constructor(
+    app: AppT,
+    name: string,
+    kind: CollectionKind,
+    options: TableOptions<K, V>,
+    makeTopic: (name: string, options: { partitions: number; config: Record<string, string> }) => Topic<Buffer | null, Buffer | null>,
+    changelogConfig: Record<string, string>,
+  ) {
+    super({ name })
+    if (!/^[A-Za-z0-9._-]+$/.test(name)) {
+      throw new ImproperlyConfigured(`table name ${JSON.stringify(name)} may only contain letters, digits, ".", "_" and "-"`)
+    }
+    this.app = app
+    this.kind = kind
+    this.partitions = options.partitions ?? app.conf.topicPartitions
+    this.storeUrl = options.store ?? app.conf.store
+    this.usePartitioner = options.usePartitioner ?? false
+    this.sources = options.sources ?? []
+    this.help = options.help ?? ''
+    this.#onRecover = options.onRecover
+    // Faust: tables encode keys and values as JSON unless the type is bytes.
+    const json = (spec: unknown, explicit: string | undefined) => explicit ?? (spec === Buffer ? 'raw' : 'json')
+    this.schema = new Schema<K, V>(
+      {
+        keyType: options.keyType,
+        valueType: options.valueType,
+        keySerializer: json(options.keyType, options.keySerializer),
+        valueSerializer: json(options.valueType, options.valueSerializer),
+      },
+      { keySerializer: 'json', valueSerializer: 'json', registry: app.codecs },
+    )
+    this.changelog = makeTopic(options.changelogTopic ?? `${app.id}-${name}-changelog`, {
+      partitions: this.partitions,
+      config: { ...changelogConfig, ...options.config },
+    })
+  }
+
+  get isGlobal(): boolean {
+    return this.kind === 'global'
+  }
+
+  stores(): ReadonlyMap<number, StoreT> {
+    return this.#stores
+  }
+
+  /** Partitions this worker holds as active (it writes them). */
+  activePartitions(): number[] {
+    return [...this.#roles].filter(([, role]) => role === 'active').map(([p]) => p).sort((a, b) => a - b)
+  }
+
+  standbyPartitions(): number[] {
+    return [...this.#roles].filter(([, role]) => role === 'standby').map(([p]) => p).sort((a, b) => a - b)
+  }
+
+  attachStore(partition: number, store: StoreT, role: 'active' | 'standby'): void {
+    this.#stores.set(partition, store)
+    this.#roles.set(partition, role)
+  }
+
+  detachStore(partition: number): StoreT | undefined {
+    const store = this.#stores.get(partition)
+    this.#stores.delete(partition)
+    this.#roles.delete(partition)
+    return store
+  }
+
+  applyChangelog(partition: number, records: Array<{ key: Buffer | null; value: Buffer | null; offset: number }>): void {
+    const store = this.#stores.get(partition)
+    if (store === undefined) return
+    const entries = []
+    for (const r of records) if (r.key !== null) entries.push({ key: r.key, value: r.value, offset: r.offset })
+    store.applyChangelog(entries)
+    const last = records[records.length - 1]
+    if (last !== undefined) store.setPersistedOffset(last.offset)
+  }
+
+  async onRecovered(): Promise<void> {
+    await this.#onRecover?.()
+  }
+
+  encodeKey(key: K): Buffer {
+    const bytes = this.schema.dumpsKey(key)
+    if (bytes === null) throw new ImproperlyConfigured(`table ${this.name}: keys cannot be null`)
+    return bytes
+  }
+
+  decodeValue(bytes: Buffer): V {
+    return this.schema.loadsValue(bytes)
+  }
+
+  /** The store to read a key from: the current event's partition first, then every local partition. */
+  protected lookup(keyBytes: Buffer): Buffer | undefined {
+    this.stats.reads += 1
+    const event = currentEvent()
+    const own = event === undefined ? undefined : this.#stores.get(event.partition)
+    const hit = own?.get(keyBytes)
+    if (hit !== undefined) return hit
+    for (const [p, store] of this.#stores) {
+      if (this.#roles.get(p) !== 'active' && !this.isGlobal) continue
+      if (store === own) continue
+      const value = store.get(keyBytes)
+      if (value !== undefined) return value
+    }
+    return undefined
+  }
+
+  /** The partition a write goes to: the current event's (co-partitioning), or murmur2 of the key. */
+  protected partitionForWrite(keyBytes: Buffer): number {
+    if (this.usePartitioner) return keyPartition(keyBytes, this.partitions)
+    const event = currentEvent()
+    if (event === undefined) {
+      throw new TableOutsideStream(
+        `cannot change table ${this.name} outside of stream iteration (set usePartitioner to write from elsewhere)`,
+        { table: this.name },
+      )
+    }
+    this.#verifySource(event.topic)
+    return event.partition
+  }
+
+  /**
+   * Faust's check: the event's topic must have as many partitions as the changelog, or a key's
+   * table partition would not be the worker's source partition.
+   */
+  #verifySource(topic: string): void {
+    if (this.#verified.has(topic)) return
+    const known = this.app.knownPartitions(topic)
+    if (known !== undefined && known !== this.partitions) {
+      throw new PartitionsMismatch(
+        `table ${this.name}: source topic ${topic} has ${known} partitions but the changelog ${this.changelog.topics[0]} has ${this.partitions}; give them the same count`,
+        { table: this.name, topic },
+      )
+    }
+    this.#verified.add(topic)
+  }
+
+  /**
+   * Write bytes to the local store and the changelog (value null: a delete). The changelog record
+   * is the same key and value unless given (a SetTable logs the operation, not the set).
+   */
+  protected writeBytes(
+    partition: number,
+    keyBytes: Buffer,
+    valueBytes: Buffer | null,
+    changelog: { key: Buffer; value: Buffer | null } = { key: keyBytes, value: valueBytes },
+  ): void {
+    const store = this.#stores.get(partition)
+    if (store === undefined) {
+      throw new TableOutsideStream(
+        `table ${this.name}: partition ${partition} is not active on this worker (the event's partition must be assigned here)`,
+        { table: this.name, partition },
+      )
+    }
+    if (valueBytes === null) {
+      store.delete(keyBytes)
+      this.stats.deletes += 1
+    } else {
+      store.set(keyBytes, valueBytes)
+      this.stats.writes += 1
+    }
+    this.sendChangelog(partition, changelog.key, changelog.value, store)
+  }
+
+  protected sendChangelog(partition: number, key: Buffer, value: Buffer | null, store: StoreT | undefined): void {
+    this.#sending += 1
+    this.changelog
+      .sendRaw({ key, value, partition })
+      .then(
+        (md: RecordMetadata) => {
+          // The store keeps the changelog offset its data reflects; it is flushed with the data.
+          store?.setPersistedOffset(md.offset)
+        },
+        (err: unknown) => {
+          this.app.fail(err instanceof Error ? err : new Error(String(err)))
+        },
+      )
+      .finally(() => {
+        this.#sending -= 1
+      })
+  }
+
+  /** Entries of the partitions this worker holds as active (every partition for a global table), decoded. */
+  protected *rawEntries(): IterableIterator<[Buffer, Buffer]> {
+    for (const [p, store] of [...this.#stores].sort((a, b) => a[0] - b[0])) {
+      if (this.#roles.get(p) !== 'active' && !this.isGlobal) continue
+      yield* store.entries()
+    }
+  }
+
+  /** Flush every store (before a commit). */
+  async flush(): Promise<void> {
+    for (const store of this.#stores.values()) await store.flush()
+  }
+
+  describe(): Record<string, string | number | boolean> {
+    return {
+      table: this.name,
+      kind: this.kind,
+      changelog: this.changelog.topics[0]!,
+      partitions: this.partitions,
+      store: this.storeUrl,
+      key: this.schema.key.codec.name,
+      value: this.schema.value.codec.name,
+      help: this.help,
+    }
+  }
+}
+
+export class Table<K = unknown, V = unknown> extends Collection<K, V> {
+  readonly #default: (() => V) | undefined
+
+  constructor(
+    app: AppT,
+    name: string,
+    options: TableOptions<K, V>,
+    makeTopic: (name: string, options: { partitions: number; config: Record<string, string> }) => Topic<Buffer | null, Buffer | null>,
+    kind: 'table' | 'global' = 'table',
+  ) {
+    super(app, name, kind, options, makeTopic, { 'cleanup.policy': 'compact' })
+    this.#default = options.default
+  }
+
+  /** The value, or the default (not stored) when the key is missing. */
+  get(key: K): V {
+    const bytes = this.lookup(this.encodeKey(key))
+    if (bytes !== undefined) return this.decodeValue(bytes)
+    return (this.#default === undefined ? undefined : this.#default()) as V
+  }
+
+  has(key: K): boolean {
+    return this.lookup(this.encodeKey(key)) !== undefined
+  }
+
+  set(key: K, value: V): void {
+    const keyBytes = this.encodeKey(key)
+    const valueBytes = this.schema.dumpsValue(value)
+    if (valueBytes === null) {
+      this.delete(key)
+      return
+    }
+    this.writeBytes(this.partitionForWrite(keyBytes), keyBytes, valueBytes)
+  }
+
+  delete(key: K): void {
+    const keyBytes = this.encodeKey(key)
+    this.writeBytes(this.partitionForWrite(keyBytes), keyBytes, null)
+  }
+
+  /** set(key, fn(current or default)); returns the new value. */
+  update(key: K, fn: (current: V) => V): V {
+    const next = fn(this.get(key))
+    this.set(key, next)
+    return next
+  }
+
+  *entries(): IterableIterator<[K, V]> {
+    for (const [k, v] of this.rawEntries()) yield [this.schema.loadsKey(k), this.decodeValue(v)]
+  }
+
+  *keys(): IterableIterator<K> {
+    for (const [k] of this.rawEntries()) yield this.schema.loadsKey(k)
+  }
+
+  *values(): IterableIterator<V> {
+    for (const [, v] of this.rawEntries()) yield this.decodeValue(v)
+  }
+
+  [Symbol.iterator](): IterableIterator<[K, V]> {
+    return this.entries()
+  }
+
+  /** Keys in the partitions this worker holds as active. */
+  get size(): number {
+    let n = 0
+    for (const [p, store] of this.stores()) {
+      if (this.isGlobal || this.activePartitions().includes(p)) n += store.size()
+    }
+    return n
+  }
+
+  /** A plain object of the local entries (for logs and tests). */
+  asObject(): Record<string, V> {
+    const out: Record<string, V> = {}
+    for (const [k, v] of this.entries()) out[typeof k === 'string' ? k : JSON.stringify(k)] = v
+    return out
+  }
+}

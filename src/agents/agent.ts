@@ -8,7 +8,7 @@
  * restarted (`one_for_one`, `one_for_all`) or escalated to stop the worker (`crashing`).
  * @module
  */
-import { AgentCrashed, describeError, ImproperlyConfigured } from '../errors.ts'
+import { AgentCrashed, describeError, ImproperlyConfigured, PartitionsMismatch } from '../errors.ts'
 import { Service } from '../services/service.ts'
 import { Supervisor, type SupervisorStrategy } from '../services/supervisors.ts'
 import { type StreamContext, streamContext } from '../streams/context.ts'
@@ -183,7 +183,11 @@ export class Agent<V = unknown, K = unknown, R = unknown> extends Service implem
    */
   async onError(err: unknown, event: Event): Promise<boolean> {
     const error = err instanceof Error ? err : new Error(String(err))
-    const policy = this.errorPolicy ?? (this.channel as { options?: { errorPolicy?: ErrorPolicy } }).options?.errorPolicy ?? this.app.conf.errorPolicy
+    // A configuration error (a partition mismatch, a bad setting) would fail every event the same way: stop.
+    const misconfigured = error instanceof PartitionsMismatch || error instanceof ImproperlyConfigured
+    const policy = misconfigured
+      ? 'fail'
+      : (this.errorPolicy ?? (this.channel as { options?: { errorPolicy?: ErrorPolicy } }).options?.errorPolicy ?? this.app.conf.errorPolicy)
     this.errors[policy] += 1
     for (const listener of this.errorListeners) listener(error, event)
     const where = { topic: event.topic, partition: event.partition, offset: event.offset, agent: this.name }
@@ -194,7 +198,11 @@ export class Agent<V = unknown, K = unknown, R = unknown> extends Service implem
     if (policy === 'fail') {
       // Not committed, read again after a restart; and nobody waits for it while stopping.
       event.message.dropped = true
-      this.app.fail(new AgentCrashed(`agent ${this.name} failed on ${event.topic}[${event.partition}]@${event.offset}: ${describeError(error)}`, { ...where, cause: error }))
+      this.app.fail(
+        misconfigured
+          ? error
+          : new AgentCrashed(`agent ${this.name} failed on ${event.topic}[${event.partition}]@${event.offset}: ${describeError(error)}`, { ...where, cause: error }),
+      )
       return false
     }
     if (policy === 'dlq') {

@@ -152,6 +152,7 @@ export class App extends Service implements AppT {
       hold: (tps) => this.consumer.hold(tps),
       release: (tps) => this.consumer.release(tps),
       declare: (table) => this.declareTopic(table.changelog),
+      partitionsFor: (topic) => this.partitionsFor(topic),
     })
     this.onRebalance(this.tables)
   }

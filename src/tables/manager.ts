@@ -20,7 +20,7 @@
  * @module
  */
 import { join } from 'node:path'
-import { describeError } from '../errors.ts'
+import { describeError, PartitionsMismatch } from '../errors.ts'
 import { Service } from '../services/service.ts'
 import { createStore, isPersistent } from '../stores/index.ts'
 import type { AssignedInfo, ReaderDriverT } from '../types/transport.ts'
@@ -43,6 +43,7 @@ export interface TableHost {
   readonly hold: (tps: TP[]) => void
   readonly release: (tps: TP[]) => void
   readonly declare: (table: TableT) => Promise<void>
+  readonly partitionsFor: (topic: string) => Promise<number>
 }
 
 interface Restore {
@@ -103,7 +104,21 @@ export class TableManager extends Service {
   }
 
   protected override async onStart(): Promise<void> {
-    for (const table of this.tables.values()) await this.#host.declare(table)
+    for (const table of this.tables.values()) {
+      await this.#host.declare(table)
+      // Faust finds a mismatch at the first write; with `sources` we can say so before anything runs.
+      for (const source of table.sources) {
+        for (const name of source.topics) {
+          const n = await this.#host.partitionsFor(name)
+          if (n !== table.partitions) {
+            throw new PartitionsMismatch(
+              `table ${table.name}: source topic ${name} has ${n} partitions but the changelog ${table.changelog.topics[0]} has ${table.partitions}; give them the same count`,
+              { table: table.name, topic: name },
+            )
+          }
+        }
+      }
+    }
     if (this.tables.size === 0) return
     this.#reader = this.#host.createReader((t, records) => this.#onRecords(t, records))
     this.addTask('reader', (signal) => this.#reader!.run(signal))

@@ -2,7 +2,9 @@
  * Word count: Faust's word_count example re-created.
  *
  * `posts` carries sentences. `split` sends each word to the `words` topic keyed by the word, so
- * every occurrence of a word lands on the same partition; `count` keeps the counts.
+ * every occurrence of a word lands on the same partition; `count` keeps the counts in a table,
+ * backed by the changelog topic `word-count-counts-changelog` (the table partition of a word is
+ * the partition of its events).
  *
  *   npm run demo                                       # the app on the embedded broker, with a feeder
  *   npm run faust-ts -- worker examples/word-count.ts  # just the worker
@@ -14,8 +16,8 @@ export const app = new App('word-count', { webEnabled: false })
 export const posts = app.topic('posts', { valueType: String, valueSerializer: 'raw' })
 export const words = app.topic('word-count-words', { keyType: String, valueType: String, valueSerializer: 'raw', partitions: 8 })
 
-/** Counts per word (a changelog-backed table replaces this Map once tables land). */
-export const counts = new Map<string, number>()
+/** Counts per word: a table, restored from its changelog when a worker (re)starts. */
+export const counts = app.table<string, number>('counts', { default: () => 0, partitions: 8, help: 'Occurrences per word' })
 
 export const split = app.agent(
   posts,
@@ -32,7 +34,7 @@ export const split = app.agent(
 export const count = app.agent(
   words,
   async (stream) => {
-    for await (const word of stream) counts.set(word, (counts.get(word) ?? 0) + 1)
+    for await (const word of stream) counts.set(word, counts.get(word) + 1)
   },
   { name: 'count', help: 'Count each word' },
 )
@@ -53,7 +55,8 @@ async function demo(): Promise<void> {
   })
   app.timer(1, () => {
     const top = [...counts.entries()].sort((a, b) => b[1] - a[1]).slice(0, 6)
-    const total = [...counts.values()].reduce((a, b) => a + b, 0)
+    let total = 0
+    for (const n of counts.values()) total += n
     console.log(`[word-count] ${sent} posts, ${total} words counted; top: ${top.map(([w, n]) => `${w}=${n}`).join(' ')}`)
   })
   const seconds = Number(process.env.DEMO_SECONDS ?? 0)

@@ -7,6 +7,8 @@
  * the code does not set the value itself. Errors print one line and exit with code 2.
  * @module
  */
+import { existsSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
 import { Command, CommanderError, Option } from 'commander'
 import type { App } from '../app/app.ts'
 import { envName, settingsTable, VERSION } from '../app/settings.ts'
@@ -179,6 +181,27 @@ export function buildProgram(): Command {
       )
       rows.sort((a, b) => (a.topic < b.topic ? -1 : 1))
       printTable(rows, ['topic', 'partitions', 'internal', 'key', 'value', 'agents', 'config'], globals(cmd).json === true)
+    })
+
+  program
+    .command('tables')
+    .description('List the tables of the app: kind, changelog topic, partitions, store')
+    .action(async (_opts: unknown, cmd: Command) => {
+      const app = await appFrom(cmd)
+      const rows = [...app.tables.tables.values()].map((t) => t.describe())
+      printTable(rows, ['table', 'kind', 'changelog', 'partitions', 'store', 'key', 'value', 'help'], globals(cmd).json === true)
+    })
+
+  program
+    .command('reset')
+    .description("Delete the app's local table state (<datadir>/tables); tables are rebuilt from their changelogs on the next start")
+    .action(async (_opts: unknown, cmd: Command) => {
+      const app = await appFrom(cmd)
+      const dir = join(app.conf.datadir, 'tables')
+      const existed = existsSync(dir)
+      rmSync(dir, { recursive: true, force: true })
+      const result = { datadir: app.conf.datadir, removed: existed ? dir : null }
+      process.stdout.write(globals(cmd).json === true ? `${JSON.stringify(result)}\n` : existed ? `removed ${dir}\n` : `nothing to remove (${dir} does not exist)\n`)
     })
 
   program

@@ -28,7 +28,7 @@ test('topics prints a table, and --json the same rows', () => {
   assert.match(text.stdout, /^TOPIC\s+PARTITIONS/m)
   assert.match(text.stdout, /orders\s+3\s+false\s+raw\s+json\s+process-orders\s+retention\.ms=3600000/)
   const json = JSON.parse(cli('topics', '-A', APP, '--json').stdout) as Array<{ topic: string; internal: boolean }>
-  assert.deepEqual(json.map((t) => [t.topic, t.internal]), [['cli-fixture-audit', true], ['customers', false], ['notes', false], ['orders', false]])
+  assert.deepEqual(json.map((t) => [t.topic, t.internal]), [['cli-fixture-audit', true], ['cli-fixture-order-counts-changelog', true], ['cli-fixture-seen-changelog', true], ['customers', false], ['notes', false], ['orders', false]])
 })
 
 test('send encodes and validates, and prints where the message went', () => {
@@ -91,10 +91,28 @@ test('send validates records: nested records and datetimes', () => {
   assert.match(bad.stderr, /invalid value for customers: .*(city|ISO-8601)/)
 })
 
+test('tables lists the tables; reset removes the local table state', async () => {
+  const rows = JSON.parse(cli('tables', '-A', APP, '--json').stdout) as Array<Record<string, unknown>>
+  assert.deepEqual(rows.map((r) => [r.table, r.kind, r.changelog, r.partitions, r.store]), [
+    ['order-counts', 'table', 'cli-fixture-order-counts-changelog', 3, 'lmdb://'],
+    ['seen', 'set', 'cli-fixture-seen-changelog', 3, 'memory://'],
+  ])
+  const { mkdirSync, writeFileSync, existsSync, mkdtempSync } = await import('node:fs')
+  const { tmpdir } = await import('node:os')
+  const { join } = await import('node:path')
+  const datadir = mkdtempSync(join(tmpdir(), 'faust-reset-'))
+  mkdirSync(join(datadir, 'tables', 'order-counts-0'), { recursive: true })
+  writeFileSync(join(datadir, 'tables', 'order-counts-0', 'data.mdb'), 'x')
+  const r = spawnSync(process.execPath, ['bin/faust-ts.js', 'reset', '-A', APP, '--json'], { encoding: 'utf8', env: { ...process.env, FAUST_DATADIR: datadir } })
+  assert.equal(r.status, 0, r.stderr)
+  assert.deepEqual(JSON.parse(r.stdout), { datadir, removed: join(datadir, 'tables') })
+  assert.equal(existsSync(join(datadir, 'tables')), false)
+})
+
 test('every command has help text', () => {
   const top = cli('--help')
   assert.equal(top.code, 0)
-  for (const command of ['worker', 'send', 'agents', 'topics', 'models', 'model', 'settings']) {
+  for (const command of ['worker', 'send', 'agents', 'topics', 'tables', 'reset', 'models', 'model', 'settings']) {
     assert.match(top.stdout, new RegExp(`^\\s+${command}\\b`, 'm'))
     const r = cli(command, '--help')
     assert.equal(r.code, 0, `${command} --help`)

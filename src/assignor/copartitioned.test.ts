@@ -147,7 +147,7 @@ const inputArb: fc.Arbitrary<AssignorInput> = worldArb.chain((w) =>
           fc.record({
             id: fc.constant(id),
             // Mostly everyone subscribes to everything (one app), sometimes a random subset.
-            topics: fc.oneof({ weight: 2, arbitrary: fc.constant([...w.topics.keys()]) }, { weight: 3, arbitrary: fc.subarray([...w.topics.keys()]) }),
+            topics: fc.oneof({ weight: 2, arbitrary: fc.constant([...w.topics.keys()]) }, { weight: 3, arbitrary: fc.subarray([...w.topics.keys()]) }).map((ts): string[] => [...ts]),
             previous: fc.oneof(fc.constant(empty()), garbageArb(allTopics(w))),
           }),
         ),
@@ -188,6 +188,43 @@ describe('assignCopartitioned: properties', () => {
   test(`invariants hold for any input (co-partitioning, one active, standbys, balance) [${RUNS} runs]`, () => {
     fc.assert(
       fc.property(inputArb, (input) => checkInvariants(input, assignCopartitioned(input))),
+      { numRuns: RUNS },
+    )
+  })
+
+  test(`sticky for any previous state: actives and standbys stay unless capacity or a warmer member takes them [${RUNS} runs]`, () => {
+    fc.assert(
+      fc.property(inputArb, (input) => {
+        const out = assignCopartitioned(input)
+        const previous = new Map(input.members.map((m) => [m.id, m.previous]))
+        const inRange = (parts: unknown[], P: number, p: number) => parts.includes(p) && p < P
+        for (const g of referenceGroups(input)) {
+          const had = (m: string, role: 'actives' | 'standbys', p: number) =>
+            (role === 'actives' ? g.topics : g.changelogs).some((t) => inRange(list(previous.get(m)![role], t), g.partitions, p))
+          const warm = (m: string, p: number) => had(m, 'actives', p) || had(m, 'standbys', p)
+          const capacity = Math.ceil(g.partitions / g.members.length)
+          const owners = ownersOf(out, g)
+          for (const m of g.members) {
+            const mine = activesIn(out.get(m), g)
+            for (let p = 0; p < g.partitions; p++) {
+              if (!had(m, 'actives', p) || owners.get(p) === m) continue
+              assert.ok(mine.length === capacity || warm(owners.get(p)!, p), `${m} lost ${g.topics[0]}[${p}] to cold ${owners.get(p)} with room`)
+            }
+          }
+          const replicas = Math.min(input.standbyReplicas, g.members.length - 1)
+          if (g.changelogs.length === 0 || replicas === 0) continue
+          const fairShare = Math.ceil((replicas * g.partitions) / g.members.length)
+          const t = g.changelogs[0]!
+          for (let p = 0; p < g.partitions; p++) {
+            const standbys = g.members.filter((m) => list(out.get(m)!.standbys, t).includes(p))
+            for (const m of g.members) {
+              if (!warm(m, p) || owners.get(p) === m || standbys.includes(m)) continue
+              const count = list(out.get(m)!.standbys, t).length
+              assert.ok(count >= fairShare || standbys.every((s) => warm(s, p)), `warm ${m} lost standby ${t}[${p}] to a cold member`)
+            }
+          }
+        }
+      }),
       { numRuns: RUNS },
     )
   })
@@ -253,6 +290,11 @@ describe('assignCopartitioned: properties', () => {
               excess += before.length - capacity
               assert.equal(now.length, capacity)
               assert.ok(now.every((p) => before.includes(p)), `${m} over capacity took new partitions`)
+              // It gives up first what another member has a standby for (promotion needs no replay).
+              const spare = (p: number) => g.members.some((o) => o !== m && g.changelogs.some((t) => list(settled.get(o)?.standbys ?? {}, t).includes(p)))
+              const dropped = before.filter((p) => !now.includes(p))
+              const spares = before.filter(spare).length
+              assert.equal(dropped.filter(spare).length, Math.min(dropped.length, spares), `${m} gave up ${dropped}, not its partitions with standbys`)
             }
           }
           const previousOwners = ownersOf(settled, { ...g, members: g.members.filter((m) => m !== joiner) })
@@ -347,13 +389,14 @@ describe('assignCopartitioned: examples', () => {
     // A ran alone with B's old standbys gone; B comes back having been standby for 4..7.
     const input = twoWorkers({
       A: { actives: { [ORDERS]: [0, 1, 2, 3, 4, 5, 6, 7] }, standbys: {} },
-      B: { actives: {}, standbys: { [CHANGELOG]: [4, 5, 6, 7] } },
+      B: { actives: {}, standbys: { [CHANGELOG]: [1, 3, 5, 7] } },
     })
     const out = assignCopartitioned(input)
     // A is over capacity and gives up exactly the partitions B has warm.
-    assert.deepEqual(out.get('A')!.actives[ORDERS], [0, 1, 2, 3])
-    assert.deepEqual(out.get('B')!.actives[ORDERS], [4, 5, 6, 7])
-    assert.deepEqual(out.get('B')!.standbys[CHANGELOG], [0, 1, 2, 3])
+    assert.deepEqual(out.get('A')!.actives[ORDERS], [0, 2, 4, 6])
+    assert.deepEqual(out.get('B')!.actives[ORDERS], [1, 3, 5, 7])
+    // A had every partition: it is the warm standby for what it gave up.
+    assert.deepEqual(out.get('A')!.standbys[CHANGELOG], [1, 3, 5, 7])
   })
 
   test('groups: different counts and different subscribers are separate; a table without a matching source forms its own group', () => {

@@ -105,7 +105,7 @@ export class CopartitionedAssignor implements PartitionAssignorT {
     return out
   }
 
-  onAssignment(assignment: MemberAssignment): void {
+  onAssignment(assignment: MemberAssignment, _generation?: number): void {
     const decoded = decodeAssignment(assignment.userData)
     if (decoded !== undefined) {
       this.#current = decoded

@@ -22,6 +22,7 @@ import { Consumer, type RebalanceListener } from '../transport/consumer.ts'
 import { createTransport } from '../transport/drivers/index.ts'
 import { MemoryTransport } from '../transport/drivers/memory.ts'
 import { Fetcher } from '../transport/fetcher.ts'
+import { CopartitionedAssignor } from '../assignor/partition-assignor.ts'
 import { GlobalTable } from '../tables/global-table.ts'
 import { TableManager } from '../tables/manager.ts'
 import { SetTable, type SetTableOptions } from '../tables/set-table.ts'
@@ -66,7 +67,10 @@ export class App extends Service implements AppT {
   #partitionCounts = new Map<string, number>()
   /** Aborted first thing on stop, so app.stream() loops end before the tasks that run them are awaited. */
   #streams = new AbortController()
-  /** The consumer group's partition assignor (default: round-robin). Set before start. */
+  /**
+   * The consumer group's partition assignor: co-partitioning, sticky, with table standbys (Faust's).
+   * Replace it before start to plug in another.
+   */
   assignor: PartitionAssignorT | undefined
   /** Decode errors seen, for sensors and tests. */
   decodeErrors = 0
@@ -155,6 +159,11 @@ export class App extends Service implements AppT {
       partitionsFor: (topic) => this.partitionsFor(topic),
     })
     this.onRebalance(this.tables)
+    this.assignor = new CopartitionedAssignor({
+      url: this.canonicalUrl,
+      tables: () => [...this.tables.tables.values()].filter((t) => !t.isGlobal).map((t) => ({ changelog: t.changelog.topics[0]!, partitions: t.partitions })),
+      standbyReplicas: conf.tableStandbyReplicas,
+    })
   }
 
   /**
@@ -390,6 +399,11 @@ export class App extends Service implements AppT {
     if (found === undefined) throw new UnknownTopic(`topic ${topic} does not exist`, { topic })
     this.#partitionCounts.set(topic, found.partitions)
     return found.partitions
+  }
+
+  /** This worker's web URL, advertised to the other workers in the group (Faust's canonical_url). */
+  get canonicalUrl(): string {
+    return `http://${this.conf.webHost}:${this.conf.webPort}`
   }
 
   /** A topic's partition count if the app has seen it (declared or described), without asking the broker. */

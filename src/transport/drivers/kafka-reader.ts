@@ -389,7 +389,7 @@ export class KafkaReader implements ReaderDriverT {
   async #fetchLoop(nodeId: string, signal: AbortSignal): Promise<void> {
     let backoff = BACKOFF_MIN_MS
     while (!signal.aborted) {
-      let wanted: Map<TP, number>
+      let wanted = new Map<TP, number>()
       let response: FetchResponse
       const started = performance.now()
       try {
@@ -415,7 +415,7 @@ export class KafkaReader implements ReaderDriverT {
         if (signal.aborted) return
         // kafkajs throws for the whole response when any partition has an error (the first one
         // found); the other partitions' data is fetched again next round.
-        await this.#recover(err, nodeId).catch((e: unknown) => {
+        await this.#recover(err, nodeId, wanted).catch((e: unknown) => {
           this.#options.log.debug({ err: e }, `reader: recovery failed: ${describeError(e)}`)
         })
         await sleep(backoff, signal)
@@ -460,18 +460,18 @@ export class KafkaReader implements ReaderDriverT {
   }
 
   /** What kafkajs' ConsumerGroup.recoverFromFetch does, for a reader with no group. */
-  async #recover(err: unknown, nodeId: string): Promise<void> {
+  async #recover(err: unknown, nodeId: string, wanted: Map<TP, number>): Promise<void> {
     const e = (err ?? {}) as KafkajsError
     const log = this.#options.log
     if (e.name === 'KafkaJSOffsetOutOfRange' && e.topic !== undefined && e.partition !== undefined) {
       // Before the log start (retention, deleteRecords) or past its end (topic recreated): start
       // over from the earliest offset still there, as auto.offset.reset=earliest.
       const t = tp(e.topic, e.partition)
-      const from = this.#positions.get(t)
+      const from = wanted.get(t)
       const [entry] = await this.#cluster.fetchTopicsOffset([{ topic: t.topic, partitions: [{ partition: t.partition }], fromBeginning: true }])
       const earliest = Number(entry?.partitions.find((p) => p.partition === t.partition)?.offset)
       if (!Number.isFinite(earliest) || earliest < 0) throw toError(err)
-      // Unless assign() moved it meanwhile.
+      // Unless assign() moved it since the fetch.
       if (from !== undefined && this.#positions.get(t) === from) {
         this.#positions.set(t, earliest)
         log.warn({ topic: t.topic, partition: t.partition, offset: from, resetTo: earliest }, `reader: offset ${from} of ${tpString(t)} is out of range; reading from ${earliest}`)

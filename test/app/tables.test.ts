@@ -227,3 +227,41 @@ test('lmdb store: a restart replays only the changelog tail after the persisted 
   assert.equal(b.counts.get('p'), 3)
   assert.equal(b.counts.get('q'), 2)
 })
+
+test('standby replicas follow the changelog; when the active worker leaves, the standby takes over with no replay', async (t) => {
+  const shared = { id: 'standby-app', url: `memory://standby-${Date.now()}` }
+  const mk = () => {
+    const { app } = newApp(t, { topicPartitions: 4, tableStandbyReplicas: 1 }, shared)
+    return { app, ...wordCount(app) }
+  }
+  const a = mk()
+  const b = mk()
+  await a.app.start()
+  await b.app.start()
+  await waitFor(() => a.counts.activePartitions().length === 2 && b.counts.activePartitions().length === 2, 'split 2/2')
+  assert.deepEqual([...a.counts.activePartitions(), ...b.counts.activePartitions()].sort(), [0, 1, 2, 3])
+  assert.deepEqual(a.counts.standbyPartitions(), b.counts.activePartitions(), 'A keeps standbys of B\'s partitions')
+  assert.deepEqual(b.counts.standbyPartitions(), a.counts.activePartitions())
+  const text = Array.from({ length: 200 }, (_, i) => `w${i % 40}`).join(' ')
+  await send(a.words, text)
+  await waitFor(() => {
+    let total = 0
+    for (const [, n] of a.counts.entries()) total += n
+    for (const [, n] of b.counts.entries()) total += n
+    return total === 200
+  }, 'all 200 counted')
+  // A's standby stores have B's data (followed from the changelog).
+  const bKeys = [...b.counts.keys()].length
+  await waitFor(() => b.counts.activePartitions().every((p) => a.counts.stores().get(p)!.size() > 0), 'standbys caught up')
+  const standbyKeys = b.counts.activePartitions().reduce((n, p) => n + a.counts.stores().get(p)!.size(), 0)
+  assert.equal(standbyKeys, bKeys)
+  const restoredBefore = a.app.tables.stats.restored
+  await b.app.stop()
+  await waitFor(() => a.counts.activePartitions().length === 4 && a.app.tables.ready, 'A owns all 4')
+  assert.equal(a.app.tables.stats.restored, 0, 'nothing replayed: the standby was up to date')
+  assert.ok(restoredBefore >= 0)
+  let total = 0
+  for (const [, n] of a.counts.entries()) total += n
+  assert.equal(total, 200)
+  assert.equal(a.counts.size, 40)
+})

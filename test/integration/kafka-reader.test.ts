@@ -333,21 +333,28 @@ test('throughput: 200,000 records, reader vs a kafkajs group consumer', { timeou
     })
   }
 
-  // The reader.
-  let read = 0
-  let done: () => void = () => {}
-  const finished = new Promise<void>((resolve) => (done = resolve))
-  const r = startReader(t, {
-    onRecords: (_t, records) => {
-      read += records.length
-      if (read >= total) done()
-    },
-  })
-  const readerStart = performance.now()
-  r.assign(new Map(Array.from({ length: partitions }, (_, p) => [tp(topic, p), 0])))
-  await within(finished, 60_000)
-  const readerMs = performance.now() - readerStart
-  assert.equal(read, total, `reader finished within 60 s (read ${read})`)
+  // The reader: a fresh one each time, from offset 0 of every partition to the end.
+  const readAll = async (): Promise<number> => {
+    let read = 0
+    let done: () => void = () => {}
+    const finished = new Promise<void>((resolve) => (done = resolve))
+    const r = startReader(t, {
+      onRecords: (_t, records) => {
+        read += records.length
+        if (read >= total) done()
+      },
+    })
+    const started = performance.now()
+    r.assign(new Map(Array.from({ length: partitions }, (_, p) => [tp(topic, p), 0])))
+    await within(finished, 60_000)
+    const ms = performance.now() - started
+    assert.equal(read, total, `reader finished within 60 s (read ${read})`)
+    r.controller.abort()
+    await r.running
+    return ms
+  }
+  // First while kafkajs' decoding code is still cold; again after the group consumer warmed it.
+  const readerMs = await readAll()
 
   // A plain kafkajs group consumer over the same topic.
   const groupId = unique('reader-speed-group')
@@ -373,11 +380,13 @@ test('throughput: 200,000 records, reader vs a kafkajs group consumer', { timeou
   await consumer.stop()
   assert.equal(consumed, total, `consumer finished within 60 s (read ${consumed})`)
 
+  const warmReaderMs = await readAll()
+
   const rate = (n: number, ms: number) => Math.round((n / ms) * 1000).toLocaleString('en')
-  console.log(`  reader:         ${total} records in ${readerMs.toFixed(0)} ms = ${rate(total, readerMs)} records/s`)
+  console.log(`  reader (cold):  ${total} records in ${readerMs.toFixed(0)} ms = ${rate(total, readerMs)} records/s`)
   console.log(
     `  kafkajs group:  ${total} records in ${(consumerEnd - consumerStart).toFixed(0)} ms = ${rate(total, consumerEnd - consumerStart)} records/s` +
       ` (${rate(total, consumerEnd - joinedAt)} records/s after the group join, which took ${(joinedAt - consumerStart).toFixed(0)} ms)`,
   )
-  assert.ok(readerMs < 60_000)
+  console.log(`  reader (warm):  ${total} records in ${warmReaderMs.toFixed(0)} ms = ${rate(total, warmReaderMs)} records/s`)
 })

@@ -107,6 +107,7 @@ export class App extends Service implements AppT {
       waitEmptyTimeout: Math.min(conf.streamProcessingTimeout, conf.brokerRebalanceTimeout, conf.shutdownTimeout),
       // Changelog sends must be on the broker, and stores durable with their offsets, before sources commit.
       flush: async () => {
+        this.tables.sendPendingChangelogs()
         await this.producer.flush()
         await this.tables.flush()
       },

@@ -137,7 +137,12 @@ export class TableManager extends Service {
     }
   }
 
-  /** Before each commit: make store writes durable (with the changelog offsets they reflect). */
+  /** Before each commit, first: send the changelog changes buffered since the last one. */
+  sendPendingChangelogs(): void {
+    for (const table of this.tables.values()) table.sendPendingChangelog()
+  }
+
+  /** Before each commit, after the producer flushed: make store writes durable (with the changelog offsets they reflect). */
   async flush(): Promise<void> {
     for (const table of this.tables.values()) {
       for (const store of table.stores().values()) await store.flush()
@@ -145,7 +150,8 @@ export class TableManager extends Service {
   }
 
   async onPartitionsRevoked(): Promise<void> {
-    // Stores stay open: the next assignment usually gives most partitions back.
+    // Stores stay open: the next assignment usually gives most partitions back. (The consumer's
+    // commit before this already sent the buffered changelog and flushed the stores.)
     await this.flush()
   }
 

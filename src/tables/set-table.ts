@@ -32,6 +32,8 @@ export class SetTable<K = unknown, M = unknown> extends Collection<K, M[]> {
     makeTopic: (name: string, options: { partitions: number; config: Record<string, string> }) => Topic<Buffer | null, Buffer | null>,
   ) {
     super(app, name, 'set', options, makeTopic, { 'cleanup.policy': 'delete', 'retention.ms': '-1' })
+    // An operation log: every operation must reach the changelog, in order.
+    this.bufferChangelog = false
   }
 
   /** The members of a key's set (a copy; empty when missing). */

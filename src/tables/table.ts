@@ -69,10 +69,15 @@ export interface TableT {
   /** Apply changelog records read back (recovery, standbys, global tables). */
   applyChangelog(partition: number, records: Array<{ key: Buffer | null; value: Buffer | null; offset: number }>): void
   onRecovered(): Promise<void>
+  /** Send the changelog changes buffered since the last commit. */
+  sendPendingChangelog(): void
   describe(): Record<string, string | number | boolean>
 }
 
 type CollectionKind = 'table' | 'global' | 'set'
+
+/** Buffered changelog changes (across partitions) that trigger an early send. */
+const MAX_PENDING_CHANGES = 10_000
 
 /** Common machinery of Table, GlobalTable and SetTable (Faust's Collection). */
 export abstract class Collection<K, V> extends Service implements TableT {
@@ -89,6 +94,11 @@ export abstract class Collection<K, V> extends Service implements TableT {
   readonly #stores = new Map<number, StoreT>()
   readonly #roles = new Map<number, 'active' | 'standby'>()
   #verified = new Set<string>()
+  /** Latest buffered change per key, by partition, not sent yet (see writeBytes). */
+  #pending = new Map<number, Map<string, { key: Buffer; value: Buffer | null }>>()
+  #pendingCount = 0
+  /** Whether changes are buffered per key until the commit (not for op logs: every op counts). */
+  protected bufferChangelog = true
   /** Changelog sends not yet acknowledged (a failure crashes the app: a lost change is lost state). */
   #sending = 0
   readonly stats = { reads: 0, writes: 0, deletes: 0 }
@@ -253,7 +263,31 @@ export abstract class Collection<K, V> extends Service implements TableT {
       store.set(keyBytes, valueBytes)
       this.stats.writes += 1
     }
-    this.sendChangelog(partition, changelog.key, changelog.value, store)
+    if (!this.bufferChangelog) {
+      this.sendChangelog(partition, changelog.key, changelog.value, store)
+      return
+    }
+    // A compacted changelog only needs the last value of a key: keep the latest per key until the
+    // next commit (Kafka Streams' record cache), so a hot key costs one record per commit.
+    let pending = this.#pending.get(partition)
+    if (pending === undefined) {
+      pending = new Map()
+      this.#pending.set(partition, pending)
+    }
+    pending.set(changelog.key.toString('latin1'), changelog)
+    if (++this.#pendingCount >= MAX_PENDING_CHANGES) this.sendPendingChangelog()
+  }
+
+  /** Send the changes buffered since the last commit (the consumer does this before flushing the producer). */
+  sendPendingChangelog(): void {
+    if (this.#pendingCount === 0) return
+    const pending = this.#pending
+    this.#pending = new Map()
+    this.#pendingCount = 0
+    for (const [partition, changes] of pending) {
+      const store = this.#stores.get(partition)
+      for (const { key, value } of changes.values()) this.sendChangelog(partition, key, value, store)
+    }
   }
 
   protected sendChangelog(partition: number, key: Buffer, value: Buffer | null, store: StoreT | undefined): void {
@@ -282,7 +316,7 @@ export abstract class Collection<K, V> extends Service implements TableT {
     }
   }
 
-  /** Flush every store (before a commit). */
+  /** Flush every store (before a commit, after the changelog records are on the broker). */
   async flush(): Promise<void> {
     for (const store of this.#stores.values()) await store.flush()
   }

@@ -334,9 +334,11 @@ export class Consumer extends Service implements ConsumerHandlerT, ConductorCons
 
   async #commitOnce(): Promise<void> {
     this.#ackedSinceCommit = 0
-    const offsets = this.committableOffsets()
-    if (offsets.size === 0 || this.#driver === undefined) return
+    if (this.#driver === undefined) return
+    // Flush even with no new offsets: tables may hold changes made outside agents (usePartitioner).
     await this.#options.flush()
+    const offsets = this.committableOffsets()
+    if (offsets.size === 0) return
     try {
       await this.#driver.commit(offsets)
     } catch (err) {

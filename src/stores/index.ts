@@ -27,8 +27,10 @@ export async function createStore(options: StoreOptions): Promise<StoreT> {
       const { LmdbStore } = await import('./lmdb.ts')
       return new LmdbStore(options.url, options.path)
     }
-    case 'rocksdb':
-      throw new ImproperlyConfigured('rocksdb:// is not available yet')
+    case 'rocksdb': {
+      const { RocksDBStore } = await import('./rocksdb.ts')
+      return new RocksDBStore(options.url, options.path)
+    }
     default:
       throw new ImproperlyConfigured(`unknown table store ${options.url}: use memory://, lmdb:// or rocksdb://`)
   }

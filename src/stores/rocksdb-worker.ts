@@ -228,7 +228,7 @@ function startWorker(init: WorkerData): void {
     let n = 0
     let done = true
     let view = Buffer.from(dataBuffer, 0, dataBuffer.byteLength)
-    for await (const { key, value } of st.db.iterator(range, { capacity: Math.min(max, 1024), limit: max })) {
+    for await (const { key, value } of st.db.iterator(range, { capacity: max, limit: max })) {
       const v = value ?? Buffer.alloc(0)
       const need = 8 + key.length - 1 + v.length
       if (offset + need > view.length) {

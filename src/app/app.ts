@@ -112,6 +112,7 @@ export class App extends Service implements AppT {
         await this.tables.flush()
       },
       declare: (topic) => this.declareTopic(topic),
+      prefetch: (tp, records) => this.tables.prefetch(tp, records),
       listener: {
         onPartitionsRevoked: async (revoked) => {
           for (const l of this.#rebalanceListeners) await l.onPartitionsRevoked?.(revoked)
@@ -158,6 +159,7 @@ export class App extends Service implements AppT {
       release: (tps) => this.consumer.release(tps),
       declare: (table) => this.declareTopic(table.changelog),
       partitionsFor: (topic) => this.partitionsFor(topic),
+      knownPartitions: (topic) => this.knownPartitions(topic),
     })
     this.onRebalance(this.tables)
     this.assignor = new CopartitionedAssignor({

@@ -44,6 +44,7 @@ export interface TableHost {
   readonly release: (tps: TP[]) => void
   readonly declare: (table: TableT) => Promise<void>
   readonly partitionsFor: (topic: string) => Promise<number>
+  readonly knownPartitions: (topic: string) => number | undefined
 }
 
 interface Restore {
@@ -135,6 +136,21 @@ export class TableManager extends Service {
     for (const table of this.tables.values()) {
       for (const p of [...table.stores().keys()]) await table.detachStore(p)?.close()
     }
+  }
+
+  /** Warm async stores for a batch about to be delivered; undefined when no table needs it. */
+  prefetch(t: TP, records: RawRecord[]): Promise<void> | undefined {
+    let pending: Array<Promise<void>> | undefined
+    for (const table of this.tables.values()) {
+      if (table.partitions !== this.#partitionCount(t.topic)) continue
+      const warming = table.prefetch(t.partition, records)
+      if (warming !== undefined) (pending ??= []).push(warming)
+    }
+    return pending === undefined ? undefined : Promise.all(pending).then(() => {})
+  }
+
+  #partitionCount(topic: string): number | undefined {
+    return this.#host.knownPartitions(topic)
   }
 
   /** Before each commit, first: send the changelog changes buffered since the last one. */

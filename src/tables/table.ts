@@ -47,6 +47,12 @@ export interface TableOptions<K = unknown, V = unknown> {
   usePartitioner?: boolean | undefined
   /** Topics whose events write this table: their partition counts are checked at start-up. */
   sources?: readonly TopicDeclT[] | undefined
+  /**
+   * On stores with asynchronous reads (rocksdb://): the table key an incoming record will read, so
+   * it is fetched before the agent runs. Default: the record's key as a string, when the table's
+   * keys are strings or untyped. Return undefined to skip a record.
+   */
+  prefetchKey?: ((record: { key: Buffer | null; value: Buffer | null; topic: string }) => K | undefined) | undefined
   /** One line for `faust-ts tables`. */
   help?: string | undefined
   /** Extra changelog topic configs. */
@@ -71,6 +77,7 @@ export interface TableT {
   onRecovered(): Promise<void>
   /** Send the changelog changes buffered since the last commit. */
   sendPendingChangelog(): void
+  prefetch(partition: number, records: Array<{ key: Buffer | null; value: Buffer | null; topic: string }>): Promise<void> | undefined
   describe(): Record<string, string | number | boolean>
 }
 
@@ -91,6 +98,7 @@ export abstract class Collection<K, V> extends Service implements TableT {
   readonly sources: readonly TopicDeclT[]
   readonly help: string
   readonly #onRecover: (() => void | Promise<void>) | undefined
+  readonly #prefetchKey: ((record: { key: Buffer | null; value: Buffer | null; topic: string }) => K | undefined) | undefined
   readonly #stores = new Map<number, StoreT>()
   readonly #roles = new Map<number, 'active' | 'standby'>()
   #verified = new Set<string>()
@@ -123,6 +131,9 @@ export abstract class Collection<K, V> extends Service implements TableT {
     this.sources = options.sources ?? []
     this.help = options.help ?? ''
     this.#onRecover = options.onRecover
+    this.#prefetchKey =
+      options.prefetchKey ??
+      (options.keyType === undefined || options.keyType === String ? (r) => (r.key === null ? undefined : (r.key.toString('utf8') as K)) : undefined)
     // Faust: tables encode keys and values as JSON unless the type is bytes.
     const json = (spec: unknown, explicit: string | undefined) => explicit ?? (spec === Buffer ? 'raw' : 'json')
     this.schema = new Schema<K, V>(
@@ -179,6 +190,18 @@ export abstract class Collection<K, V> extends Service implements TableT {
     if (last !== undefined) store.setPersistedOffset(last.offset)
   }
 
+  /** Warm the store of a partition for the keys a batch of records will read (async stores only). */
+  prefetch(partition: number, records: Array<{ key: Buffer | null; value: Buffer | null; topic: string }>): Promise<void> | undefined {
+    const store = this.#stores.get(partition)
+    if (store?.prefetch === undefined || this.#prefetchKey === undefined) return undefined
+    const keys: Buffer[] = []
+    for (const r of records) {
+      const key = this.#prefetchKey(r)
+      if (key !== undefined) keys.push(this.encodeKey(key))
+    }
+    return keys.length === 0 ? undefined : store.prefetch(keys)
+  }
+
   async onRecovered(): Promise<void> {
     await this.#onRecover?.()
   }
@@ -193,16 +216,21 @@ export abstract class Collection<K, V> extends Service implements TableT {
     return this.schema.loadsValue(bytes)
   }
 
-  /** The store to read a key from: the current event's partition first, then every local partition. */
+  /**
+   * Where a key is read from. Inside an agent, a co-partitioned table's key lives in the current
+   * event's partition, so only that store is read (a miss there is a miss). With usePartitioner,
+   * the key's murmur2 partition. Elsewhere (a task, a web view), every local partition.
+   */
   protected lookup(keyBytes: Buffer): Buffer | undefined {
     this.stats.reads += 1
+    if (this.usePartitioner) return this.#stores.get(keyPartition(keyBytes, this.partitions))?.get(keyBytes)
     const event = currentEvent()
     const own = event === undefined ? undefined : this.#stores.get(event.partition)
+    if (own !== undefined && !this.isGlobal) return own.get(keyBytes)
     const hit = own?.get(keyBytes)
     if (hit !== undefined) return hit
     for (const [p, store] of this.#stores) {
-      if (this.#roles.get(p) !== 'active' && !this.isGlobal) continue
-      if (store === own) continue
+      if (store === own || (this.#roles.get(p) !== 'active' && !this.isGlobal)) continue
       const value = store.get(keyBytes)
       if (value !== undefined) return value
     }

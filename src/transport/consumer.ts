@@ -96,6 +96,11 @@ export interface ConsumerOptions {
   /** Create a topic the app owns before subscribing to it (repartition topics appear at runtime). */
   declare: (topic: TopicDeclT) => Promise<void>
   listener?: RebalanceListener
+  /**
+   * Warm up what a batch will read before it is delivered (tables on async stores). A returned
+   * promise delays that partition's delivery until it settles; partitions stay in order.
+   */
+  prefetch?: (tp: TP, records: RawRecord[]) => Promise<void> | undefined
 }
 
 export class Consumer extends Service implements ConsumerHandlerT, ConductorConsumerT {
@@ -111,6 +116,8 @@ export class Consumer extends Service implements ConsumerHandlerT, ConductorCons
   #pausedFor = new Map<TP, Set<object>>()
   /** Partitions held back (table recovery): paused until released, whatever the buffers say. */
   #held = new Set<TP>()
+  /** Batches waiting for their prefetch, per partition (the last one in the chain). */
+  #prefetching = new Map<TP, Promise<void>>()
   #topics: string[] = []
   #resubscribe: Promise<void> | undefined
   /** Counters for sensors, tests and the CLI. */
@@ -214,6 +221,24 @@ export class Consumer extends Service implements ConsumerHandlerT, ConductorCons
   onRecords(tp: TP, records: RawRecord[], generation: number): void {
     // Records fetched for an earlier generation, or while suspended, belong to whoever owns the partition now.
     if (this.#suspended || generation !== this.#generation || !this.#states.has(tp)) return
+    const warming = this.#options.prefetch?.(tp, records)
+    const queued = this.#prefetching.get(tp)
+    if (warming === undefined && queued === undefined) {
+      this.#deliver(tp, records, generation)
+      return
+    }
+    // Keep the partition's order: this batch goes after the ones still warming up.
+    const chain = (queued ?? Promise.resolve())
+      .then(() => warming)
+      .catch((err: unknown) => this.log.warn({ err }, `prefetch failed: ${describeError(err)}`))
+      .then(() => {
+        if (this.#prefetching.get(tp) === chain) this.#prefetching.delete(tp)
+        if (!this.#suspended && generation === this.#generation && this.#states.has(tp)) this.#deliver(tp, records, generation)
+      })
+    this.#prefetching.set(tp, chain)
+  }
+
+  #deliver(tp: TP, records: RawRecord[], generation: number): void {
     this.stats.delivered += records.length
     this.#options.conductor.deliver(tp, records, generation)
   }

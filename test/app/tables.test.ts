@@ -272,3 +272,27 @@ test('standby replicas follow the changelog; when the active worker leaves, the 
   assert.equal(total, 200)
   assert.equal(a.counts.size, 40)
 })
+
+test('rocksdb store: each batch\'s keys are prefetched before the agent runs, so reads do not block', async (t) => {
+  const datadir = mkdtempSync(join(tmpdir(), 'faust-rocks-'))
+  t.after(() => rmSync(datadir, { recursive: true, force: true }))
+  const { app } = newApp(t, { store: 'rocksdb://', datadir })
+  const { words, counts } = wordCount(app)
+  await app.start()
+  await waitFor(() => app.tables.ready && counts.activePartitions().length === 4, 'assigned')
+  const text = Array.from({ length: 400 }, (_, i) => `k${i % 50}`).join(' ')
+  await send(words, text)
+  await waitFor(() => app.consumer.stats.acked === 400, 'all 400 processed')
+  const { RocksDBStore } = await import('../../src/stores/rocksdb.ts')
+  let prefetched = 0
+  let roundTrips = 0
+  for (const store of counts.stores().values()) {
+    assert.ok(store instanceof RocksDBStore)
+    prefetched += store.stats().prefetched
+    roundTrips += store.stats().roundTrips
+  }
+  assert.ok(prefetched > 0, 'keys were prefetched')
+  assert.equal(roundTrips, 0, `no read had to block on the worker (${prefetched} prefetched, ${roundTrips} round trips)`)
+  assert.equal(counts.get('k0'), 8)
+  assert.equal(counts.get('k49'), 8)
+})

@@ -296,3 +296,52 @@ test('rocksdb store: each batch\'s keys are prefetched before the agent runs, so
   assert.equal(counts.get('k0'), 8)
   assert.equal(counts.get('k49'), 8)
 })
+
+test('a store ahead of its changelog (the topic was recreated) is detected, wiped and rebuilt, with a warning', async (t) => {
+  const datadir = mkdtempSync(join(tmpdir(), 'faust-ahead-'))
+  t.after(() => rmSync(datadir, { recursive: true, force: true }))
+  const first = newApp(t, { store: 'lmdb://', datadir }, { id: 'ahead' })
+  const a = wordCount(first.app)
+  await first.app.start()
+  await send(a.words, 'one two three one two one')
+  await waitFor(() => a.counts.get('one') === 3, 'counted')
+  await first.app.stop()
+  // The changelog is recreated with less in it than the store remembers.
+  const { MemoryBroker } = await import('../../src/index.ts')
+  const broker = MemoryBroker.get(first.url)
+  const changelog = `${first.app.id}-counts-changelog`
+  broker.topics.delete(changelog)
+  broker.createTopic({ name: changelog, partitions: 4, replicationFactor: 1, config: { 'cleanup.policy': 'compact' } })
+  broker.append({ topic: changelog, partition: 0, key: Buffer.from('"fresh"'), value: Buffer.from('1') })
+  const second = newApp(t, { store: 'lmdb://', datadir }, { id: 'ahead', url: first.url })
+  const b = wordCount(second.app)
+  await second.app.start()
+  await waitFor(() => second.app.tables.ready && b.counts.get('fresh') === 1, 'rebuilt from the new changelog')
+  assert.deepEqual(b.counts.asObject(), { fresh: 1 }, 'nothing from the old store survives')
+  assert.ok(second.logs.some((r) => r.level === 'warn' && /ahead of its changelog/.test(r.msg)), 'a warning says why')
+})
+
+test('a rebalance during recovery restarts it cleanly: both workers end up with exactly their partitions\' data', async (t) => {
+  const shared = { id: 'rebalance-recovery', url: `memory://rr-${Date.now()}` }
+  const { MemoryBroker } = await import('../../src/index.ts')
+  const broker = MemoryBroker.get(shared.url)
+  const changelog = `${shared.id}-counts-changelog`
+  broker.createTopic({ name: changelog, partitions: 4, replicationFactor: 1, config: {} })
+  const keys = 100_000
+  for (let i = 0; i < keys; i++) broker.append({ topic: changelog, partition: i % 4, key: Buffer.from(JSON.stringify(`k${i}`)), value: Buffer.from(String(i)) })
+  const mk = () => {
+    const { app } = newApp(t, { topicPartitions: 4, tableStandbyReplicas: 0 }, shared)
+    return { app, ...wordCount(app) }
+  }
+  const a = mk()
+  await a.app.start()
+  // B joins while A is still restoring 100,000 records.
+  const b = mk()
+  await b.app.start()
+  await waitFor(() => a.app.tables.ready && b.app.tables.ready && a.counts.activePartitions().length === 2 && b.counts.activePartitions().length === 2, 'both recovered', 20_000)
+  assert.equal(a.counts.size + b.counts.size, keys)
+  for (const { counts } of [a, b]) {
+    for (const [k, v] of counts.entries()) assert.equal(Number(k.slice(1)) % 4 === v % 4, true)
+    assert.equal(counts.size, keys / 2)
+  }
+})

@@ -29,6 +29,7 @@ export const errorCodes = [
   'FAUST_ERR_APP_MODULE',
   'FAUST_ERR_TRANSPORT',
   'FAUST_ERR_REBALANCE',
+  'FAUST_ERR_LATE_EVENT',
 ] as const
 export type ErrorCode = (typeof errorCodes)[number]
 
@@ -229,6 +230,13 @@ export class TransportError extends FaustError {
 export class RebalanceAgain extends FaustError {
   constructor(message: string, options?: FaustErrorOptions) {
     super('FAUST_ERR_REBALANCE', message, options)
+  }
+}
+
+/** An event arrived for windows that have already closed (its time is past their end plus grace). */
+export class LateEvent extends FaustError {
+  constructor(message: string, options?: FaustErrorOptions) {
+    super('FAUST_ERR_LATE_EVENT', message, options)
   }
 }
 

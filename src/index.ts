@@ -32,6 +32,8 @@ export { Table, Collection, type TableOptions, type TableT } from './tables/tabl
 export { GlobalTable } from './tables/global-table.ts'
 export { SetTable, SetOperations, type SetTableOptions } from './tables/set-table.ts'
 export { TableManager, type RecoveryStats } from './tables/manager.ts'
+export { WindowedTable, WindowSet, Windowing, type ClosedWindow, type WindowOptions, type SessionWindowOptions, type WindowStats } from './tables/windowed.ts'
+export { HoppingWindow, TumblingWindow, SlidingWindow, SessionWindow, rangeFromStart, type WindowRange, type WindowT } from './windows/windows.ts'
 export { createStore, isPersistent } from './stores/index.ts'
 export type { StoreT, ChangelogEntry } from './types/stores.ts'
 

@@ -107,6 +107,7 @@ export class App extends Service implements AppT {
       waitEmptyTimeout: Math.min(conf.streamProcessingTimeout, conf.brokerRebalanceTimeout, conf.shutdownTimeout),
       // Changelog sends must be on the broker, and stores durable with their offsets, before sources commit.
       flush: async () => {
+        await this.tables.settle()
         this.tables.sendPendingChangelogs()
         await this.producer.flush()
         await this.tables.flush()
@@ -160,6 +161,7 @@ export class App extends Service implements AppT {
       declare: (table) => this.declareTopic(table.changelog),
       partitionsFor: (topic) => this.partitionsFor(topic),
       knownPartitions: (topic) => this.knownPartitions(topic),
+      cleanupInterval: conf.tableCleanupInterval,
     })
     this.onRebalance(this.tables)
     this.assignor = new CopartitionedAssignor({

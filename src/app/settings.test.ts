@@ -57,7 +57,7 @@ describe('settings defaults', () => {
       datadir: 'my-app-data',
       tabledir: 'tables',
       tableStandbyReplicas: 1,
-      tableCleanupInterval: 30,
+      tableCleanupInterval: 1,
       timezone: 'UTC',
       loglevel: 'info',
       version: 1,

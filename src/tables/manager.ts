@@ -45,6 +45,8 @@ export interface TableHost {
   readonly declare: (table: TableT) => Promise<void>
   readonly partitionsFor: (topic: string) => Promise<number>
   readonly knownPartitions: (topic: string) => number | undefined
+  /** Seconds between sweeps closing and expiring windows. */
+  readonly cleanupInterval: number
 }
 
 interface Restore {
@@ -124,6 +126,18 @@ export class TableManager extends Service {
     this.#reader = this.#host.createReader((t, records) => this.#onRecords(t, records))
     this.addTask('reader', (signal) => this.#reader!.run(signal))
     this.addTimer('recovery-progress', 5, () => this.#logProgress())
+    // Windows close on the wall clock too, so idle partitions close theirs. Not while a recovery
+    // runs: a half-restored window would close with a partial value.
+    this.addTimer('window-sweep', this.#host.cleanupInterval, () => {
+      if (!this.#ready) return
+      for (const table of this.tables.values()) {
+        try {
+          table.sweep()
+        } catch (err) {
+          this.crash(err)
+        }
+      }
+    })
     // Standbys have no commit to ride on: flush them on the same cadence.
     this.addTimer('standby-flush', 5, async () => {
       for (const { table, partition } of this.#following.values()) await table.stores().get(partition)?.flush()
@@ -153,7 +167,12 @@ export class TableManager extends Service {
     return this.#host.knownPartitions(topic)
   }
 
-  /** Before each commit, first: send the changelog changes buffered since the last one. */
+  /** Before each commit, first: wait for what tables started (window close callbacks and emits). */
+  async settle(): Promise<void> {
+    for (const table of this.tables.values()) await table.settle()
+  }
+
+  /** Before each commit, then: send the changelog changes buffered since the last one. */
   sendPendingChangelogs(): void {
     for (const table of this.tables.values()) table.sendPendingChangelog()
   }

@@ -27,6 +27,8 @@ import type { TypeSpec } from '../types/serializers.ts'
 import type { StoreT } from '../types/stores.ts'
 import type { RecordMetadata } from '../types/tuples.ts'
 import { keyPartition } from '../utils/murmur2.ts'
+import { HoppingWindow, SessionWindow, SlidingWindow, TumblingWindow, type WindowT } from '../windows/windows.ts'
+import { type SessionWindowOptions, type WindowOptions, WindowedTable, Windowing } from './windowed.ts'
 
 export interface TableOptions<K = unknown, V = unknown> {
   /** Value returned by get() for a missing key (and the start of update()). */
@@ -52,11 +54,20 @@ export interface TableOptions<K = unknown, V = unknown> {
    * it is fetched before the agent runs. Default: the record's key as a string, when the table's
    * keys are strings or untyped. Return undefined to skip a record.
    */
-  prefetchKey?: ((record: { key: Buffer | null; value: Buffer | null; topic: string }) => K | undefined) | undefined
+  prefetchKey?: ((record: PrefetchRecord) => K | undefined) | undefined
   /** One line for `faust-ts tables`. */
   help?: string | undefined
   /** Extra changelog topic configs. */
   config?: Record<string, string> | undefined
+}
+
+/** What prefetch sees of an incoming record. */
+export interface PrefetchRecord {
+  key: Buffer | null
+  value: Buffer | null
+  topic: string
+  /** Milliseconds since the epoch. */
+  timestamp: number
 }
 
 /** What the table manager needs from any table kind. */
@@ -77,7 +88,11 @@ export interface TableT {
   onRecovered(): Promise<void>
   /** Send the changelog changes buffered since the last commit. */
   sendPendingChangelog(): void
-  prefetch(partition: number, records: Array<{ key: Buffer | null; value: Buffer | null; topic: string }>): Promise<void> | undefined
+  prefetch(partition: number, records: PrefetchRecord[]): Promise<void> | undefined
+  /** Close and expire due windows (windowed tables; the manager's timer calls it once recovery is done). */
+  sweep(): void
+  /** Wait for work the table started that must finish before a commit (close callbacks, emits). */
+  settle(): Promise<void>
   describe(): Record<string, string | number | boolean>
 }
 
@@ -98,7 +113,7 @@ export abstract class Collection<K, V> extends Service implements TableT {
   readonly sources: readonly TopicDeclT[]
   readonly help: string
   readonly #onRecover: (() => void | Promise<void>) | undefined
-  readonly #prefetchKey: ((record: { key: Buffer | null; value: Buffer | null; topic: string }) => K | undefined) | undefined
+  protected readonly prefetchKey: ((record: PrefetchRecord) => K | undefined) | undefined
   readonly #stores = new Map<number, StoreT>()
   readonly #roles = new Map<number, 'active' | 'standby'>()
   #verified = new Set<string>()
@@ -131,7 +146,7 @@ export abstract class Collection<K, V> extends Service implements TableT {
     this.sources = options.sources ?? []
     this.help = options.help ?? ''
     this.#onRecover = options.onRecover
-    this.#prefetchKey =
+    this.prefetchKey =
       options.prefetchKey ??
       (options.keyType === undefined || options.keyType === String ? (r) => (r.key === null ? undefined : (r.key.toString('utf8') as K)) : undefined)
     // Faust: tables encode keys and values as JSON unless the type is bytes.
@@ -191,16 +206,23 @@ export abstract class Collection<K, V> extends Service implements TableT {
   }
 
   /** Warm the store of a partition for the keys a batch of records will read (async stores only). */
-  prefetch(partition: number, records: Array<{ key: Buffer | null; value: Buffer | null; topic: string }>): Promise<void> | undefined {
+  prefetch(partition: number, records: PrefetchRecord[]): Promise<void> | undefined {
     const store = this.#stores.get(partition)
-    if (store?.prefetch === undefined || this.#prefetchKey === undefined) return undefined
+    if (store?.prefetch === undefined || this.prefetchKey === undefined) return undefined
     const keys: Buffer[] = []
-    for (const r of records) {
-      const key = this.#prefetchKey(r)
-      if (key !== undefined) keys.push(this.encodeKey(key))
-    }
+    for (const r of records) keys.push(...this.prefetchKeys(r))
     return keys.length === 0 ? undefined : store.prefetch(keys)
   }
+
+  /** The store keys a record will read. */
+  protected prefetchKeys(record: PrefetchRecord): Buffer[] {
+    const key = this.prefetchKey?.(record)
+    return key === undefined ? [] : [this.encodeKey(key)]
+  }
+
+  sweep(): void {}
+
+  async settle(): Promise<void> {}
 
   async onRecovered(): Promise<void> {
     await this.#onRecover?.()
@@ -216,12 +238,19 @@ export abstract class Collection<K, V> extends Service implements TableT {
     return this.schema.loadsValue(bytes)
   }
 
+  encodeValue(value: V): Buffer {
+    const bytes = this.schema.dumpsValue(value)
+    if (bytes === null) throw new ImproperlyConfigured(`table ${this.name}: values cannot be null (delete the key instead)`)
+    return bytes
+  }
+
   /**
    * Where a key is read from. Inside an agent, a co-partitioned table's key lives in the current
    * event's partition, so only that store is read (a miss there is a miss). With usePartitioner,
    * the key's murmur2 partition. Elsewhere (a task, a web view), every local partition.
+   * (Internal: for table kinds and windowed views.)
    */
-  protected lookup(keyBytes: Buffer): Buffer | undefined {
+  lookup(keyBytes: Buffer): Buffer | undefined {
     this.stats.reads += 1
     if (this.usePartitioner) return this.#stores.get(keyPartition(keyBytes, this.partitions))?.get(keyBytes)
     const event = currentEvent()
@@ -237,8 +266,8 @@ export abstract class Collection<K, V> extends Service implements TableT {
     return undefined
   }
 
-  /** The partition a write goes to: the current event's (co-partitioning), or murmur2 of the key. */
-  protected partitionForWrite(keyBytes: Buffer): number {
+  /** The partition a write goes to: the current event's (co-partitioning), or murmur2 of the key. (Internal.) */
+  partitionForWrite(keyBytes: Buffer): number {
     if (this.usePartitioner) return keyPartition(keyBytes, this.partitions)
     const event = currentEvent()
     if (event === undefined) {
@@ -269,9 +298,9 @@ export abstract class Collection<K, V> extends Service implements TableT {
 
   /**
    * Write bytes to the local store and the changelog (value null: a delete). The changelog record
-   * is the same key and value unless given (a SetTable logs the operation, not the set).
+   * is the same key and value unless given (a SetTable logs the operation, not the set). (Internal.)
    */
-  protected writeBytes(
+  writeBytes(
     partition: number,
     keyBytes: Buffer,
     valueBytes: Buffer | null,
@@ -365,6 +394,7 @@ export abstract class Collection<K, V> extends Service implements TableT {
 
 export class Table<K = unknown, V = unknown> extends Collection<K, V> {
   readonly #default: (() => V) | undefined
+  #windowing: Windowing<K, V> | undefined
 
   constructor(
     app: AppT,
@@ -377,11 +407,93 @@ export class Table<K = unknown, V = unknown> extends Collection<K, V> {
     this.#default = options.default
   }
 
+  /** The default for a missing key (undefined without a default). */
+  defaultValue(): V {
+    return (this.#default === undefined ? undefined : this.#default()) as V
+  }
+
+  // --- windows (Faust's table.tumbling(...) and friends): see windowed.ts ---
+
+  /** Fixed, non-overlapping windows of `size` seconds. */
+  tumbling(size: number, options: WindowOptions<K, V> = {}): WindowedTable<K, V> {
+    return this.#windowed(new TumblingWindow(size), options)
+  }
+
+  /** Windows of `size` seconds starting every `step` seconds (an event is in size/step of them). */
+  hopping(size: number, step: number, options: WindowOptions<K, V> = {}): WindowedTable<K, V> {
+    return this.#windowed(new HoppingWindow(size, step), options)
+  }
+
+  /** One window per event: `[t - before, t + after]` (Faust's SlidingWindow). */
+  sliding(before: number, after: number, options: WindowOptions<K, V> = {}): WindowedTable<K, V> {
+    return this.#windowed(new SlidingWindow(before, after), options)
+  }
+
+  /** Per key, events less than `gap` seconds apart form one session. */
+  session(gap: number, options: SessionWindowOptions<K, V>): WindowedTable<K, V> {
+    return this.#windowed(new SessionWindow(gap), options)
+  }
+
+  #windowed(window: WindowT, options: WindowOptions<K, V> & { merge?: (a: V, b: V) => V }): WindowedTable<K, V> {
+    if (this.#windowing !== undefined) throw new ImproperlyConfigured(`table ${this.name} is already windowed`, { table: this.name })
+    if (this.isGlobal) throw new ImproperlyConfigured(`global table ${this.name} cannot be windowed`, { table: this.name })
+    if (this.state !== 'init' || (this.app as { state?: string }).state !== 'init') {
+      throw new ImproperlyConfigured(`window table ${this.name} before the app starts`, { table: this.name })
+    }
+    this.#windowing = new Windowing(this, window, options)
+    return new WindowedTable(this.#windowing)
+  }
+
+  get windowed(): boolean {
+    return this.#windowing !== undefined
+  }
+
+  #rawWrite(): void {
+    if (this.#windowing !== undefined) {
+      throw new ImproperlyConfigured(`table ${this.name} is windowed: change it through its windowed view (the value tumbling()/hopping()/... returned)`, { table: this.name })
+    }
+  }
+
+  override attachStore(partition: number, store: StoreT, role: 'active' | 'standby'): void {
+    const fresh = this.stores().get(partition) !== store
+    super.attachStore(partition, store, role)
+    this.#windowing?.attached(partition, store, role, fresh)
+  }
+
+  override detachStore(partition: number): StoreT | undefined {
+    this.#windowing?.detached(partition)
+    return super.detachStore(partition)
+  }
+
+  override applyChangelog(partition: number, records: Array<{ key: Buffer | null; value: Buffer | null; offset: number }>): void {
+    super.applyChangelog(partition, records)
+    this.#windowing?.applied(partition, records)
+  }
+
+  override sweep(): void {
+    this.#windowing?.sweep()
+  }
+
+  override async settle(): Promise<void> {
+    await this.#windowing?.settle()
+  }
+
+  protected override prefetchKeys(record: PrefetchRecord): Buffer[] {
+    if (this.#windowing === undefined) return super.prefetchKeys(record)
+    const key = this.prefetchKey?.(record)
+    return key === undefined ? [] : this.#windowing.prefetchKeys(key, record.timestamp)
+  }
+
+  override describe(): Record<string, string | number | boolean> {
+    const out = super.describe()
+    if (this.#windowing !== undefined) out.window = this.#windowing.describe()
+    return out
+  }
+
   /** The value, or the default (not stored) when the key is missing. */
   get(key: K): V {
     const bytes = this.lookup(this.encodeKey(key))
-    if (bytes !== undefined) return this.decodeValue(bytes)
-    return (this.#default === undefined ? undefined : this.#default()) as V
+    return bytes === undefined ? this.defaultValue() : this.decodeValue(bytes)
   }
 
   has(key: K): boolean {
@@ -389,6 +501,7 @@ export class Table<K = unknown, V = unknown> extends Collection<K, V> {
   }
 
   set(key: K, value: V): void {
+    this.#rawWrite()
     const keyBytes = this.encodeKey(key)
     const valueBytes = this.schema.dumpsValue(value)
     if (valueBytes === null) {
@@ -399,6 +512,7 @@ export class Table<K = unknown, V = unknown> extends Collection<K, V> {
   }
 
   delete(key: K): void {
+    this.#rawWrite()
     const keyBytes = this.encodeKey(key)
     this.writeBytes(this.partitionForWrite(keyBytes), keyBytes, null)
   }

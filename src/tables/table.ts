@@ -61,6 +61,22 @@ export interface TableOptions<K = unknown, V = unknown> {
   config?: Record<string, string> | undefined
 }
 
+/** A changelog record read back. */
+export interface ChangelogRecord {
+  key: Buffer | null
+  value: Buffer | null
+  offset: number
+  /** Milliseconds since the epoch. */
+  timestamp?: number | undefined
+}
+
+/** A change to send to the changelog (timestamp: the producer's clock unless given). */
+interface Change {
+  key: Buffer
+  value: Buffer | null
+  timestamp?: number | undefined
+}
+
 /** What prefetch sees of an incoming record. */
 export interface PrefetchRecord {
   key: Buffer | null
@@ -84,7 +100,7 @@ export interface TableT {
   attachStore(partition: number, store: StoreT, role: 'active' | 'standby'): void
   detachStore(partition: number): StoreT | undefined
   /** Apply changelog records read back (recovery, standbys, global tables). */
-  applyChangelog(partition: number, records: Array<{ key: Buffer | null; value: Buffer | null; offset: number }>): void
+  applyChangelog(partition: number, records: ChangelogRecord[]): void
   onRecovered(): Promise<void>
   /** Send the changelog changes buffered since the last commit. */
   sendPendingChangelog(): void
@@ -118,7 +134,7 @@ export abstract class Collection<K, V> extends Service implements TableT {
   readonly #roles = new Map<number, 'active' | 'standby'>()
   #verified = new Set<string>()
   /** Latest buffered change per key, by partition, not sent yet (see writeBytes). */
-  #pending = new Map<number, Map<string, { key: Buffer; value: Buffer | null }>>()
+  #pending = new Map<number, Map<string, Change>>()
   #pendingCount = 0
   /** Whether changes are buffered per key until the commit (not for op logs: every op counts). */
   protected bufferChangelog = true
@@ -195,7 +211,7 @@ export abstract class Collection<K, V> extends Service implements TableT {
     return store
   }
 
-  applyChangelog(partition: number, records: Array<{ key: Buffer | null; value: Buffer | null; offset: number }>): void {
+  applyChangelog(partition: number, records: ChangelogRecord[]): void {
     const store = this.#stores.get(partition)
     if (store === undefined) return
     const entries = []
@@ -304,7 +320,7 @@ export abstract class Collection<K, V> extends Service implements TableT {
     partition: number,
     keyBytes: Buffer,
     valueBytes: Buffer | null,
-    changelog: { key: Buffer; value: Buffer | null } = { key: keyBytes, value: valueBytes },
+    changelog: Change = { key: keyBytes, value: valueBytes },
   ): void {
     const store = this.#stores.get(partition)
     if (store === undefined) {
@@ -321,7 +337,7 @@ export abstract class Collection<K, V> extends Service implements TableT {
       this.stats.writes += 1
     }
     if (!this.bufferChangelog) {
-      this.sendChangelog(partition, changelog.key, changelog.value, store)
+      this.sendChangelog(partition, changelog, store)
       return
     }
     // A compacted changelog only needs the last value of a key: keep the latest per key until the
@@ -343,14 +359,14 @@ export abstract class Collection<K, V> extends Service implements TableT {
     this.#pendingCount = 0
     for (const [partition, changes] of pending) {
       const store = this.#stores.get(partition)
-      for (const { key, value } of changes.values()) this.sendChangelog(partition, key, value, store)
+      for (const change of changes.values()) this.sendChangelog(partition, change, store)
     }
   }
 
-  protected sendChangelog(partition: number, key: Buffer, value: Buffer | null, store: StoreT | undefined): void {
+  protected sendChangelog(partition: number, change: Change, store: StoreT | undefined): void {
     this.#sending += 1
     this.changelog
-      .sendRaw({ key, value, partition })
+      .sendRaw({ key: change.key, value: change.value, partition, timestamp: change.timestamp })
       .then(
         (md: RecordMetadata) => {
           // The store keeps the changelog offset its data reflects; it is flushed with the data.
@@ -465,7 +481,7 @@ export class Table<K = unknown, V = unknown> extends Collection<K, V> {
     return super.detachStore(partition)
   }
 
-  override applyChangelog(partition: number, records: Array<{ key: Buffer | null; value: Buffer | null; offset: number }>): void {
+  override applyChangelog(partition: number, records: ChangelogRecord[]): void {
     super.applyChangelog(partition, records)
     this.#windowing?.applied(partition, records)
   }

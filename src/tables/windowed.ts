@@ -90,6 +90,9 @@ class PartitionWindows {
   /** Set when the partition becomes active: its time starts from its windows, running from then. */
   needsTime = true
   activatedAt = 0
+  /** Latest changelog record time applied here (records carry their event's time), and when it was applied. */
+  recordTime: number | undefined
+  recordSeenAt = 0
   /** Everything closing at or before this time is closed. */
   watermark = -Infinity
 }
@@ -275,10 +278,18 @@ export class Windowing<K, V> {
   }
 
   /** Changelog records applied to a partition's store (recovery, standbys): keep the index current. */
-  applied(partition: number, records: ReadonlyArray<{ key: Buffer | null; value: Buffer | null }>): void {
+  applied(partition: number, records: ReadonlyArray<{ key: Buffer | null; value: Buffer | null; timestamp?: number | undefined }>): void {
     const state = this.#partitions.get(partition)
     if (state === undefined) return
-    for (const r of records) if (r.key !== null) this.#index(state, r.key, r.value !== null)
+    let latest = state.recordTime
+    for (const r of records) {
+      if (r.key !== null) this.#index(state, r.key, r.value !== null)
+      if (r.timestamp !== undefined && (latest === undefined || r.timestamp / 1000 > latest)) latest = r.timestamp / 1000
+    }
+    if (latest !== state.recordTime) {
+      state.recordTime = latest
+      state.recordSeenAt = this.#now()
+    }
   }
 
   // --- time and closing --------------------------------------------------------------------------
@@ -296,21 +307,29 @@ export class Windowing<K, V> {
   }
 
   /**
-   * A partition that just became active has not seen an event here. Its windows say how far its
-   * time had got (the latest event was at least at the latest window's start); from there it runs
-   * on the wall clock since the partition arrived. That never closes a window earlier than the
-   * events still to come could have.
+   * A partition that just became active has not seen an event here. How far its time had got:
+   * the changelog records it restored or followed carry the time of the event that wrote them (run
+   * on by the wall clock since they were applied); a store opened with its data and nothing to
+   * replay only has its windows (the latest event was at least at the latest window's start), run
+   * on since the partition arrived. Neither closes a window earlier than its events could reach it.
    */
   #startTime(state: PartitionWindows): void {
     state.needsTime = false
+    const now = this.#now()
+    const candidates: Array<[time: number, since: number]> = []
+    if (state.recordTime !== undefined) candidates.push([state.recordTime, state.recordSeenAt])
     let lower: number | undefined
     for (const entry of state.windows.values()) {
       const t = this.#eventTimeIn(entry.range)
       if (lower === undefined || t > lower) lower = t
     }
-    if (lower !== undefined && (state.streamTime === undefined || lower > state.streamTime)) {
-      state.streamTime = lower
-      state.advancedAt = state.activatedAt
+    if (lower !== undefined) candidates.push([lower, state.activatedAt])
+    for (const [time, since] of candidates) {
+      const current = state.streamTime === undefined ? -Infinity : state.streamTime + (now - state.advancedAt) / 1000
+      if (time + (now - since) / 1000 > current) {
+        state.streamTime = time
+        state.advancedAt = since
+      }
     }
   }
 
@@ -368,9 +387,14 @@ export class Windowing<K, V> {
     else if (state.windows.get(entry.id) === entry) state.heap.push(entry.expireAt, entry)
   }
 
+  /** Write to the store and the changelog; the changelog record carries the time of the change (as Kafka Streams' do). */
+  #write(partition: number, keyBytes: Buffer, value: Buffer | null, t: number): void {
+    this.table.writeBytes(partition, keyBytes, value, { key: keyBytes, value, timestamp: Math.max(0, Math.round(t * 1000)) })
+  }
+
   #expire(partition: number, state: PartitionWindows, entry: WindowEntry): void {
     for (const keyJson of [...entry.keys]) {
-      this.table.writeBytes(partition, this.storeKey(keyJson, entry.rangeJson), null)
+      this.#write(partition, this.storeKey(keyJson, entry.rangeJson), null, state.watermark)
       this.stats.expired += 1
       this.#forget(state, entry, keyJson)
     }
@@ -459,10 +483,10 @@ export class Windowing<K, V> {
       last = next
       const entry = this.#entry(state, keyJson, range)
       if (next === undefined) {
-        this.table.writeBytes(partition, keyBytes, null)
+        this.#write(partition, keyBytes, null, t)
         this.#forget(state, entry, keyJson)
       } else {
-        this.table.writeBytes(partition, keyBytes, this.table.encodeValue(next))
+        this.#write(partition, keyBytes, this.table.encodeValue(next), t)
         entry.keys.add(keyJson)
       }
     }
@@ -495,13 +519,13 @@ export class Windowing<K, V> {
       }
       start = Math.min(start, session.range[0])
       end = Math.max(end, session.range[1])
-      this.table.writeBytes(partition, keyBytes, null)
+      this.#write(partition, keyBytes, null, t)
       this.#forget(state, session, keyJson)
     }
     const next = fn(merged)
     if (next === undefined) return undefined
     const entry = this.#entry(state, keyJson, [start, end])
-    this.table.writeBytes(partition, this.storeKey(keyJson, entry.rangeJson), this.table.encodeValue(next))
+    this.#write(partition, this.storeKey(keyJson, entry.rangeJson), this.table.encodeValue(next), t)
     entry.keys.add(keyJson)
     return next
   }
@@ -530,9 +554,12 @@ export class Windowing<K, V> {
     return bytes === undefined ? undefined : this.table.decodeValue(bytes)
   }
 
-  /** The value of key in the window of time t: current(t) for fixed windows, the session containing t. */
-  readAt(key: K, t: number): V | undefined {
-    if (this.window.kind !== 'session') return this.read(key, this.window.current(t))
+  /**
+   * The value of key in the window of time t: for fixed windows the latest window containing t
+   * (or the earliest: Faust's now()), for sessions the session containing t.
+   */
+  readAt(key: K, t: number, pick: 'current' | 'earliest' = 'current'): V | undefined {
+    if (this.window.kind !== 'session') return this.read(key, pick === 'current' ? this.window.current(t) : this.window.earliest(t))
     const keyJson = this.keyJson(key)
     const gap = (this.window as SessionWindow).gap
     for (const [, state] of this.#readable()) {
@@ -553,10 +580,10 @@ export class Windowing<K, V> {
     for (const [p, state] of [...this.#partitions].sort((a, b) => a[0] - b[0])) if (state.active) yield [p, state]
   }
 
-  /** Every key with a value in the window of time t, and the value. */
-  *itemsAt(t: number): IterableIterator<[K, V]> {
+  /** Every key with a value in the window of time t (picked as in readAt), and the value. */
+  *itemsAt(t: number, pick: 'current' | 'earliest' = 'current'): IterableIterator<[K, V]> {
     const gap = this.window.kind === 'session' ? (this.window as SessionWindow).gap : 0
-    const wanted = this.window.kind === 'session' ? undefined : this.rangeJson(this.window.current(t))
+    const wanted = this.window.kind === 'session' ? undefined : this.rangeJson(pick === 'current' ? this.window.current(t) : this.window.earliest(t))
     for (const [p, state] of this.#readable()) {
       const store = this.table.stores().get(p)
       if (store === undefined) continue
@@ -685,7 +712,7 @@ export class WindowedTable<K = unknown, V = unknown> {
     return this.windowing.table.defaultValue()
   }
 
-  /** The key's value in the window of time t (seconds), or the default. */
+  /** The key's value in the latest window containing time t (seconds), or the default. */
   valueAt(key: K, t: number): V {
     return this.windowing.readAt(key, t) ?? this.#default()
   }
@@ -699,14 +726,14 @@ export class WindowedTable<K = unknown, V = unknown> {
     return [...this.items()].map(([k]) => k)
   }
 
-  /** Keys and values of the window of the wall clock's time. */
+  /** Keys and values of the earliest window containing the wall clock's time (as Faust's items().now()). */
   itemsNow(): IterableIterator<[K, V]> {
-    return this.windowing.itemsAt(this.windowing.table.app.clock.now() / 1000)
+    return this.windowing.itemsAt(this.windowing.table.app.clock.now() / 1000, 'earliest')
   }
 
-  /** Keys and values of the window `d` seconds before the current one. */
+  /** Keys and values of the window `d` seconds before the event's time (the clock's outside agents). */
   itemsDelta(d: number): IterableIterator<[K, V]> {
-    return this.windowing.itemsAt(this.timestamp() - d)
+    return this.windowing.itemsAt(streamTime(this.windowing.table.app.clock, currentEvent()) - d)
   }
 
   /** The windows held here (active partitions), oldest first. */
@@ -745,9 +772,9 @@ export class WindowSet<K, V> {
     return this.view.valueAt(this.key, streamTime(this.view.table.app.clock, event ?? currentEvent()))
   }
 
-  /** The value in the window of the wall clock's time. */
+  /** The value in the earliest window containing the wall clock's time (as Faust: for hopping windows, the one that began longest ago). */
   now(): V {
-    return this.view.valueAt(this.key, this.view.table.app.clock.now() / 1000)
+    return this.view.windowing.readAt(this.key, this.view.table.app.clock.now() / 1000, 'earliest') ?? this.view.table.defaultValue()
   }
 
   /** The value in the window `d` seconds before the event's time (stream time). */

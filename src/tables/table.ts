@@ -68,6 +68,7 @@ export interface ChangelogRecord {
   offset: number
   /** Milliseconds since the epoch. */
   timestamp?: number | undefined
+  headers?: ReadonlyArray<readonly [string, Buffer]> | undefined
 }
 
 /** A change to send to the changelog (timestamp: the producer's clock unless given). */
@@ -75,6 +76,7 @@ interface Change {
   key: Buffer
   value: Buffer | null
   timestamp?: number | undefined
+  headers?: Array<[string, Buffer]> | undefined
 }
 
 /** What prefetch sees of an incoming record. */
@@ -366,7 +368,7 @@ export abstract class Collection<K, V> extends Service implements TableT {
   protected sendChangelog(partition: number, change: Change, store: StoreT | undefined): void {
     this.#sending += 1
     this.changelog
-      .sendRaw({ key: change.key, value: change.value, partition, timestamp: change.timestamp })
+      .sendRaw({ key: change.key, value: change.value, partition, timestamp: change.timestamp, headers: change.headers })
       .then(
         (md: RecordMetadata) => {
           // The store keeps the changelog offset its data reflects; it is flushed with the data.

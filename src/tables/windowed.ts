@@ -33,7 +33,10 @@ import type { ClockT } from '../types/clock.ts'
 import type { StoreT } from '../types/stores.ts'
 import { MinHeap } from '../utils/heap.ts'
 import type { SessionWindow, WindowRange, WindowT } from '../windows/windows.ts'
-import type { Table } from './table.ts'
+import type { ChangelogRecord, Table } from './table.ts'
+
+/** Changelog header: when (wall clock, ms) the change was made; the record's timestamp is its event's time. */
+const WRITTEN_AT = 'faust-ts-written-at'
 
 /** A closed window's result, as emitted to `emitTo` and the `closed()` channel. Times in seconds. */
 export interface ClosedWindow<K, V> {
@@ -90,9 +93,11 @@ class PartitionWindows {
   /** Set when the partition becomes active: its time starts from its windows, running from then. */
   needsTime = true
   activatedAt = 0
-  /** Latest changelog record time applied here (records carry their event's time), and when it was applied. */
+  /** From changelog records applied here: the latest record time and when it was applied, and the
+   * greatest (event time - wall time of the write) of the records that say when they were written. */
   recordTime: number | undefined
   recordSeenAt = 0
+  recordLead: number | undefined
   /** Everything closing at or before this time is closed. */
   watermark = -Infinity
 }
@@ -278,13 +283,18 @@ export class Windowing<K, V> {
   }
 
   /** Changelog records applied to a partition's store (recovery, standbys): keep the index current. */
-  applied(partition: number, records: ReadonlyArray<{ key: Buffer | null; value: Buffer | null; timestamp?: number | undefined }>): void {
+  applied(partition: number, records: readonly ChangelogRecord[]): void {
     const state = this.#partitions.get(partition)
     if (state === undefined) return
     let latest = state.recordTime
     for (const r of records) {
       if (r.key !== null) this.#index(state, r.key, r.value !== null)
-      if (r.timestamp !== undefined && (latest === undefined || r.timestamp / 1000 > latest)) latest = r.timestamp / 1000
+      if (r.timestamp === undefined) continue
+      if (latest === undefined || r.timestamp / 1000 > latest) latest = r.timestamp / 1000
+      const written = r.headers?.find(([name]) => name === WRITTEN_AT)?.[1]
+      if (written === undefined) continue
+      const lead = (r.timestamp - Number(written.toString('latin1'))) / 1000
+      if (Number.isFinite(lead) && (state.recordLead === undefined || lead > state.recordLead)) state.recordLead = lead
     }
     if (latest !== state.recordTime) {
       state.recordTime = latest
@@ -307,16 +317,20 @@ export class Windowing<K, V> {
   }
 
   /**
-   * A partition that just became active has not seen an event here. How far its time had got:
-   * the changelog records it restored or followed carry the time of the event that wrote them (run
-   * on by the wall clock since they were applied); a store opened with its data and nothing to
-   * replay only has its windows (the latest event was at least at the latest window's start), run
-   * on since the partition arrived. Neither closes a window earlier than its events could reach it.
+   * A partition that just became active has not seen an event here. How far had its time got?
+   * Each changelog record carries the time of the event that wrote it and the wall-clock time of
+   * the write, so the writer's time, run on by the wall clock since, is known: a restart or a
+   * failover closes windows when the old worker would have. Records without the wall time (written
+   * by Python Faust) give their time, run on since they were applied here; a store opened with its
+   * data and nothing to replay only has its windows (the latest event was at least at the latest
+   * window's start), run on since the partition arrived. None closes a window before its events
+   * could have reached it.
    */
   #startTime(state: PartitionWindows): void {
     state.needsTime = false
     const now = this.#now()
     const candidates: Array<[time: number, since: number]> = []
+    if (state.recordLead !== undefined && this.#options.closeOnWallClock !== false) candidates.push([now / 1000 + state.recordLead, now])
     if (state.recordTime !== undefined) candidates.push([state.recordTime, state.recordSeenAt])
     let lower: number | undefined
     for (const entry of state.windows.values()) {
@@ -389,7 +403,8 @@ export class Windowing<K, V> {
 
   /** Write to the store and the changelog; the changelog record carries the time of the change (as Kafka Streams' do). */
   #write(partition: number, keyBytes: Buffer, value: Buffer | null, t: number): void {
-    this.table.writeBytes(partition, keyBytes, value, { key: keyBytes, value, timestamp: Math.max(0, Math.round(t * 1000)) })
+    const written: [string, Buffer] = [WRITTEN_AT, Buffer.from(String(this.#now()), 'latin1')]
+    this.table.writeBytes(partition, keyBytes, value, { key: keyBytes, value, timestamp: Math.max(0, Math.round(t * 1000)), headers: [written] })
   }
 
   #expire(partition: number, state: PartitionWindows, entry: WindowEntry): void {

@@ -213,17 +213,18 @@ test('windows restored from the changelog close too (Faust #385), from a full re
     await first.app.stop()
     assert.deepEqual(a.closed, [])
 
-    const clock = new VirtualClock(0)
+    const clock = new VirtualClock(4_000) // the restart took 4 s
     const second = newApp(t, { store, datadir, clock, tableCleanupInterval: 1 }, { id, url: first.url })
     const b = countApp(second.app, 'tumbling')
     await second.app.start()
     await waitFor(() => second.app.tables.ready && b.counts.windows().length === 1, `${store}: restored`)
     assert.equal(b.counts.valueAt('a', T0 + 1), 2)
-    // No event here yet. Replayed changelog records carry their event's time (the last: T0 + 3),
-    // so the partition's time is T0 + 3 and runs on the clock: [T0, T0 + 10) closes 7 s later.
-    // The lmdb store had everything (nothing replayed): only its windows say where time was (at
-    // least T0, the latest window's start), so it closes 10 s later. Not at once, and not never.
-    const due = store === 'memory://' ? 7_000 : 10_000
+    // No event here yet. Replayed changelog records carry their event's time (the last: T0 + 3)
+    // and when they were written (clock 0): 4 s later the old worker would be at T0 + 7, so
+    // [T0, T0 + 10) closes 3 s after the restart, as it would have without one. The lmdb store
+    // had everything (nothing replayed): only its windows say where time was (at least T0, the
+    // latest window's start), so it closes 10 s after the restart. Not at once, and not never.
+    const due = store === 'memory://' ? 3_000 : 10_000
     await clock.advance(due - 1_000)
     assert.equal(b.closed.length, 0, `${store}: not before its end`)
     await clock.advance(1_000)

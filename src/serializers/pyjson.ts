@@ -1,8 +1,9 @@
 /**
- * JSON written byte for byte as Python's `json.dumps` writes it (", " and ": " separators,
- * non-ASCII escaped as \uXXXX). Needed where the bytes themselves are a key: Faust looks windowed
- * table keys up by their encoded bytes (e.g. in a RocksDB store), so `["k", [10.0, 19.9]]` written by
- * Python and by us must be the same bytes.
+ * JSON written byte for byte as Python Faust's json codec writes it (`faust.utils.json.dumps`:
+ * the standard library's json with "," and ":" separators and non-ASCII escaped as \uXXXX).
+ * Needed where the bytes themselves are a key: Faust looks windowed table keys up by their encoded
+ * bytes (e.g. in a RocksDB store), so `["k",[10.0,19.9]]` written by Python and by us must be the
+ * same bytes. (With orjson installed, Faust writes non-ASCII characters unescaped instead.)
  *
  * Numbers: an integer is written as an int (`10`); pythonFloat() writes one as a float (`10.0`), as
  * Python does for window bounds.
@@ -44,12 +45,12 @@ export function pythonJson(value: unknown): string {
     case 'bigint':
       return value.toString()
     case 'object': {
-      if (Array.isArray(value)) return `[${value.map(pythonJson).join(', ')}]`
+      if (Array.isArray(value)) return `[${value.map(pythonJson).join(',')}]`
       const toJSON = (value as { toJSON?: () => unknown }).toJSON
       if (typeof toJSON === 'function') return pythonJson(toJSON.call(value))
       const parts: string[] = []
-      for (const [k, v] of Object.entries(value)) if (v !== undefined) parts.push(`${pythonString(k)}: ${pythonJson(v)}`)
-      return `{${parts.join(', ')}}`
+      for (const [k, v] of Object.entries(value)) if (v !== undefined) parts.push(`${pythonString(k)}:${pythonJson(v)}`)
+      return `{${parts.join(',')}}`
     }
     default:
       throw new TypeError(`cannot write a ${typeof value} as JSON`)

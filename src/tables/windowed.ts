@@ -10,8 +10,8 @@
  * views.get('home').delta(30)   // the window 30 s earlier
  * ```
  *
- * Storage is Faust's: the store and changelog key of a windowed value is the JSON `[key, [start,
- * end]]` (written byte for byte as Python writes it), the changelog is `compact,delete`.
+ * Storage is Faust's: the store and changelog key of a windowed value is the JSON `[key,[start,end]]`
+ * (byte for byte as Python Faust writes it), the changelog is `compact,delete`.
  *
  * Closing. Every table partition keeps an index of its open windows (which keys each holds) and a
  * heap of them by closing time, rebuilt from the store when a partition arrives and kept current by
@@ -72,7 +72,7 @@ export interface SessionWindowOptions<K, V> extends WindowOptions<K, V> {
 interface WindowEntry {
   readonly id: string
   readonly range: WindowRange
-  /** `[start, end]` as Python writes it: the tail of every store key in this window. */
+  /** `[start,end]` as Faust writes it: the tail of every store key in this window. */
   readonly rangeJson: string
   /** Keys (as Python JSON) with a value in this window. */
   readonly keys: Set<string>
@@ -198,11 +198,11 @@ export class Windowing<K, V> {
   }
 
   storeKey(keyJson: string, rangeJson: string): Buffer {
-    return Buffer.from(`[${keyJson}, ${rangeJson}]`, 'utf8')
+    return Buffer.from(`[${keyJson},${rangeJson}]`, 'utf8')
   }
 
   rangeJson(range: WindowRange): string {
-    return `[${pythonFloat(range[0])}, ${pythonFloat(range[1])}]`
+    return `[${pythonFloat(range[0])},${pythonFloat(range[1])}]`
   }
 
   /** `[key, [start, end]]` back to its parts (undefined for a key that is not a window key). */

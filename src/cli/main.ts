@@ -185,11 +185,11 @@ export function buildProgram(): Command {
 
   program
     .command('tables')
-    .description('List the tables of the app: kind, changelog topic, partitions, store')
+    .description('List the tables of the app: kind, changelog topic, partitions, store, window')
     .action(async (_opts: unknown, cmd: Command) => {
       const app = await appFrom(cmd)
-      const rows = [...app.tables.tables.values()].map((t) => t.describe())
-      printTable(rows, ['table', 'kind', 'changelog', 'partitions', 'store', 'key', 'value', 'help'], globals(cmd).json === true)
+      const rows = [...app.tables.tables.values()].map((t) => ({ window: '', ...t.describe() }))
+      printTable(rows, ['table', 'kind', 'changelog', 'partitions', 'store', 'key', 'value', 'window', 'help'], globals(cmd).json === true)
     })
 
   program

@@ -28,7 +28,7 @@ test('topics prints a table, and --json the same rows', () => {
   assert.match(text.stdout, /^TOPIC\s+PARTITIONS/m)
   assert.match(text.stdout, /orders\s+3\s+false\s+raw\s+json\s+process-orders\s+retention\.ms=3600000/)
   const json = JSON.parse(cli('topics', '-A', APP, '--json').stdout) as Array<{ topic: string; internal: boolean }>
-  assert.deepEqual(json.map((t) => [t.topic, t.internal]), [['cli-fixture-audit', true], ['cli-fixture-order-counts-changelog', true], ['cli-fixture-seen-changelog', true], ['customers', false], ['notes', false], ['orders', false]])
+  assert.deepEqual(json.map((t) => [t.topic, t.internal]), [['cli-fixture-audit', true], ['cli-fixture-order-counts-changelog', true], ['cli-fixture-orders-per-minute-changelog', true], ['cli-fixture-seen-changelog', true], ['customers', false], ['notes', false], ['orders', false]])
 })
 
 test('send encodes and validates, and prints where the message went', () => {
@@ -93,9 +93,10 @@ test('send validates records: nested records and datetimes', () => {
 
 test('tables lists the tables; reset removes the local table state', async () => {
   const rows = JSON.parse(cli('tables', '-A', APP, '--json').stdout) as Array<Record<string, unknown>>
-  assert.deepEqual(rows.map((r) => [r.table, r.kind, r.changelog, r.partitions, r.store]), [
-    ['order-counts', 'table', 'cli-fixture-order-counts-changelog', 3, 'lmdb://'],
-    ['seen', 'set', 'cli-fixture-seen-changelog', 3, 'memory://'],
+  assert.deepEqual(rows.map((r) => [r.table, r.kind, r.changelog, r.partitions, r.store, r.window]), [
+    ['order-counts', 'table', 'cli-fixture-order-counts-changelog', 3, 'lmdb://', ''],
+    ['seen', 'set', 'cli-fixture-seen-changelog', 3, 'memory://', ''],
+    ['orders-per-minute', 'table', 'cli-fixture-orders-per-minute-changelog', 3, 'memory://', 'hopping 60s every 10s, grace 3600s, expires 3600s'],
   ])
   const { mkdirSync, writeFileSync, existsSync, mkdtempSync } = await import('node:fs')
   const { tmpdir } = await import('node:os')

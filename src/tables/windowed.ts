@@ -26,6 +26,7 @@
 import { Channel } from '../channels/channel.ts'
 import { describeError, ImproperlyConfigured, LateEvent, TableOutsideStream, ValidationError } from '../errors.ts'
 import { pythonFloat, pythonJson, pythonString } from '../serializers/pyjson.ts'
+import { type FieldRef, isFieldRef } from '../models/record.ts'
 import { currentEvent } from '../streams/context.ts'
 import type { Event } from '../streams/event.ts'
 import type { SendTargetT } from '../types/channels.ts'
@@ -689,12 +690,18 @@ export class WindowedTable<K = unknown, V = unknown> {
   }
 
   /**
-   * Windows follow a field of the event's value: a field name, or a function of the value. The
-   * field holds a Date, seconds since the epoch (as in Faust) or an ISO 8601 string.
+   * Windows follow a field of the event's value: a record field (`PageView.field('at')`), a field
+   * name, or a function of the value. The field holds a Date, seconds since the epoch (as in Faust)
+   * or an ISO 8601 string.
    */
-  relativeToField(field: string | ((value: unknown) => unknown)): WindowedTable<K, V> {
-    const read = typeof field === 'string' ? (value: unknown) => (value as Record<string, unknown> | null)?.[field] : field
-    const label = typeof field === 'string' ? `field ${field}` : 'the time field'
+  relativeToField(field: string | FieldRef | ((value: unknown) => unknown)): WindowedTable<K, V> {
+    const read =
+      typeof field === 'string'
+        ? (value: unknown) => (value as Record<string, unknown> | null)?.[field]
+        : isFieldRef(field)
+          ? (value: unknown) => field.get(value as never)
+          : field
+    const label = typeof field === 'string' ? `field ${field}` : isFieldRef(field) ? `field ${field.label}` : 'the time field'
     return new WindowedTable(this.windowing, (event) => {
       if (event === undefined) {
         throw new TableOutsideStream(`table ${this.name}: a window relative to a field needs an event (use it inside an agent)`, { table: this.name })

@@ -17,7 +17,8 @@ const PARTITIONS = 8
 const bootstrap = process.env.KAFKA_BOOTSTRAP_SERVERS ?? '127.0.0.1:9092'
 const kafka = new Kafka({ clientId: 'bench', brokers: bootstrap.split(','), logLevel: logLevel.NOTHING })
 
-async function fillWords(topic: string, messages: number): Promise<void> {
+/** Words keyed by themselves; `timestampOf(i)` gives message i's timestamp (ms), else the broker's time. */
+export async function fillWords(topic: string, messages: number, timestampOf?: (i: number) => number): Promise<void> {
   const admin = kafka.admin()
   await admin.connect()
   await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: PARTITIONS }] })
@@ -28,7 +29,10 @@ async function fillWords(topic: string, messages: number): Promise<void> {
     const n = Math.min(10_000, messages - sent)
     await producer.sendBatch({
       acks: 1,
-      topicMessages: [{ topic, messages: Array.from({ length: n }, (_, i) => { const w = `word-${((sent + i) * 7919) % 10_000}`; return { key: w, value: w } }) }],
+      topicMessages: [{ topic, messages: Array.from({ length: n }, (_, i) => {
+        const w = `word-${((sent + i) * 7919) % 10_000}`
+        return { key: w, value: w, ...(timestampOf === undefined ? {} : { timestamp: String(timestampOf(sent + i)) }) }
+      }) }],
     })
     if ((sent / 10_000) % 10 === 0) progress(`filling ${topic}: ${sent + n}/${messages}`)
   }

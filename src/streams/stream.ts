@@ -203,6 +203,8 @@ export class Stream<V = unknown, K = unknown> implements AsyncIterable<V> {
       next: (): Promise<IteratorResult<T>> => {
         release()
         if (finished) return Promise.resolve(done)
+        const producer = this.app.producer
+        if (producer.congested) return producer.drained().then(() => this.#take()).then(emit)
         if (fast !== undefined && !this.#options.signal?.aborted) {
           const event = fast.tryGet() as Event<K, V> | undefined
           if (event !== undefined) {

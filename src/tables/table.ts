@@ -116,8 +116,8 @@ export interface TableT {
 
 type CollectionKind = 'table' | 'global' | 'set'
 
-/** Buffered changelog changes (across partitions) that trigger an early send. */
-const MAX_PENDING_CHANGES = 10_000
+/** Distinct keys with a buffered change (across partitions) that trigger an early send. */
+const MAX_PENDING_CHANGES = 50_000
 
 /** Common machinery of Table, GlobalTable and SetTable (Faust's Collection). */
 export abstract class Collection<K, V> extends Service implements TableT {
@@ -349,8 +349,9 @@ export abstract class Collection<K, V> extends Service implements TableT {
       pending = new Map()
       this.#pending.set(partition, pending)
     }
+    const before = pending.size
     pending.set(changelog.key.toString('latin1'), changelog)
-    if (++this.#pendingCount >= MAX_PENDING_CHANGES) this.sendPendingChangelog()
+    if (pending.size > before && ++this.#pendingCount >= MAX_PENDING_CHANGES) this.sendPendingChangelog()
   }
 
   /** Send the changes buffered since the last commit (the consumer does this before flushing the producer). */

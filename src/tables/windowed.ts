@@ -126,6 +126,9 @@ export class Windowing<K, V> {
   readonly #merge: ((a: V, b: V) => V) | undefined
   readonly #partitions = new Map<number, PartitionWindows>()
   readonly #pending = new Set<Promise<unknown>>()
+  readonly #rangeText = new Map<number, string>()
+  #writtenAt: [string, Buffer] = [WRITTEN_AT, Buffer.alloc(0)]
+  #writtenAtMs = -1
   #closed: Channel<K, ClosedWindow<K, V>> | undefined
   readonly stats: WindowStats = { open: 0, closed: 0, expired: 0, late: 0, lateWindows: 0, callbackErrors: 0 }
 
@@ -203,7 +206,19 @@ export class Windowing<K, V> {
   }
 
   rangeJson(range: WindowRange): string {
-    return `[${pythonFloat(range[0])},${pythonFloat(range[1])}]`
+    // Every update formats each of its windows; hopping and tumbling windows are few and known by
+    // their start, so their text is kept.
+    const fixed = this.window.kind === 'hopping' || this.window.kind === 'tumbling'
+    if (fixed) {
+      const known = this.#rangeText.get(range[0])
+      if (known !== undefined) return known
+    }
+    const text = `[${pythonFloat(range[0])},${pythonFloat(range[1])}]`
+    if (fixed) {
+      if (this.#rangeText.size >= 4096) this.#rangeText.clear()
+      this.#rangeText.set(range[0], text)
+    }
+    return text
   }
 
   /** `[key, [start, end]]` back to its parts (undefined for a key that is not a window key). */
@@ -404,8 +419,12 @@ export class Windowing<K, V> {
 
   /** Write to the store and the changelog; the changelog record carries the time of the change (as Kafka Streams' do). */
   #write(partition: number, keyBytes: Buffer, value: Buffer | null, t: number): void {
-    const written: [string, Buffer] = [WRITTEN_AT, Buffer.from(String(this.#now()), 'latin1')]
-    this.table.writeBytes(partition, keyBytes, value, { key: keyBytes, value, timestamp: Math.max(0, Math.round(t * 1000)), headers: [written] })
+    const now = this.#now()
+    if (now !== this.#writtenAtMs) {
+      this.#writtenAtMs = now
+      this.#writtenAt = [WRITTEN_AT, Buffer.from(String(now), 'latin1')]
+    }
+    this.table.writeBytes(partition, keyBytes, value, { key: keyBytes, value, timestamp: Math.max(0, Math.round(t * 1000)), headers: [this.#writtenAt] })
   }
 
   #expire(partition: number, state: PartitionWindows, entry: WindowEntry): void {

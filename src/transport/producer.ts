@@ -16,6 +16,14 @@ export interface ProducerHooks {
   onSendError?(record: ProducerRecord, err: Error, startedAt: number): void
 }
 
+/**
+ * Sends waiting for the broker above which streams stop taking events (Faust's producer buffer
+ * wait_until_ebb): agents write changelogs and send without awaiting, so without this a producer
+ * slower than the agents grows its buffer until the process runs out of memory.
+ */
+const HIGH_WATER = 100_000
+const LOW_WATER = 50_000
+
 export class Producer extends Service implements ProducerT {
   readonly #createDriver: () => ProducerDriverT
   #driver: ProducerDriverT | undefined
@@ -23,6 +31,8 @@ export class Producer extends Service implements ProducerT {
   /** When set, sends go here instead of the broker (an agent's test context captures them). */
   interceptor: ((record: ProducerRecord) => RecordMetadata) | undefined
   readonly stats = { sent: 0, errors: 0 }
+  #outstanding = 0
+  #waiters: Array<() => void> = []
 
   constructor(createDriver: () => ProducerDriverT) {
     super({ name: 'Producer' })
@@ -43,13 +53,16 @@ export class Producer extends Service implements ProducerT {
     const hooks = this.hooks
     const startedAt = hooks.onSendCompleted === undefined && hooks.onSendError === undefined ? 0 : performance.now()
     hooks.onSendInitiated?.(record)
+    this.#outstanding += 1
     return this.driver.send(record).then(
       (metadata) => {
+        this.#settled()
         this.stats.sent += 1
         hooks.onSendCompleted?.(record, metadata, startedAt)
         return metadata
       },
       (err: unknown) => {
+        this.#settled()
         this.stats.errors += 1
         const error = new ProducerSendError(`cannot send to ${record.topic}: ${describeError(err)}`, {
           topic: record.topic,
@@ -60,6 +73,26 @@ export class Producer extends Service implements ProducerT {
         throw error
       },
     )
+  }
+
+  get congested(): boolean {
+    return this.#outstanding >= HIGH_WATER
+  }
+
+  /** Sends waiting for the broker. */
+  get outstanding(): number {
+    return this.#outstanding
+  }
+
+  /** Resolves once the sends waiting for the broker are down to the low-water mark. */
+  drained(): Promise<void> {
+    if (this.#outstanding <= LOW_WATER) return Promise.resolve()
+    return new Promise((resolve) => this.#waiters.push(resolve))
+  }
+
+  #settled(): void {
+    this.#outstanding -= 1
+    if (this.#waiters.length > 0 && this.#outstanding <= LOW_WATER) for (const w of this.#waiters.splice(0)) w()
   }
 
   /** Wait until every send so far has completed (or failed): the driver holds them until then. */

@@ -23,6 +23,9 @@ export interface TopicDeclT {
 export interface ProducerT {
   send(record: ProducerRecord): Promise<RecordMetadata>
   flush(): Promise<void>
+  /** Too many sends are waiting for the broker: streams wait for drained() before the next event. */
+  readonly congested: boolean
+  drained(): Promise<void>
 }
 
 export interface Decoded {

@@ -30,6 +30,10 @@ export const errorCodes = [
   'FAUST_ERR_TRANSPORT',
   'FAUST_ERR_REBALANCE',
   'FAUST_ERR_LATE_EVENT',
+  'FAUST_ERR_NOT_FOUND',
+  'FAUST_ERR_BAD_REQUEST',
+  'FAUST_ERR_UNAVAILABLE',
+  'FAUST_ERR_VIEW_FAILED',
 ] as const
 export type ErrorCode = (typeof errorCodes)[number]
 
@@ -238,6 +242,43 @@ export class LateEvent extends FaustError {
   constructor(message: string, options?: FaustErrorOptions) {
     super('FAUST_ERR_LATE_EVENT', message, options)
   }
+}
+
+/** No such route, table, or key (HTTP 404). */
+export class NotFound extends FaustError {
+  readonly status = 404
+  constructor(message: string, options?: FaustErrorOptions) {
+    super('FAUST_ERR_NOT_FOUND', message, options)
+  }
+}
+
+/** The request is malformed (HTTP 400). */
+export class BadRequest extends FaustError {
+  readonly status = 400
+  constructor(message: string, options?: FaustErrorOptions) {
+    super('FAUST_ERR_BAD_REQUEST', message, options)
+  }
+}
+
+/** No worker can answer now: not ready, or the key's owner and standbys are unreachable (HTTP 503). */
+export class Unavailable extends FaustError {
+  readonly status = 503
+  constructor(message: string, options?: FaustErrorOptions) {
+    super('FAUST_ERR_UNAVAILABLE', message, options)
+  }
+}
+
+/** A web view threw something that is not one of the above (HTTP 500). */
+export class ViewFailed extends FaustError {
+  readonly status = 500
+  constructor(message: string, options?: FaustErrorOptions) {
+    super('FAUST_ERR_VIEW_FAILED', message, options)
+  }
+}
+
+/** The HTTP status a web request that failed with this error answers with. */
+export function httpStatusOf(err: unknown): number {
+  return err instanceof NotFound || err instanceof BadRequest || err instanceof Unavailable ? err.status : 500
 }
 
 /**

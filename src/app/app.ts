@@ -29,6 +29,13 @@ import { SetTable, type SetTableOptions } from '../tables/set-table.ts'
 import { Table, type TableOptions, type TableT } from '../tables/table.ts'
 import type { Message } from '../transport/message.ts'
 import { Producer } from '../transport/producer.ts'
+import { Monitor } from '../sensors/monitor.ts'
+import { PrometheusMetrics } from '../sensors/prometheus.ts'
+import { Sensors } from '../sensors/sensors.ts'
+import { BadRequest } from '../errors.ts'
+import type { HttpMethod, ViewHandler, WebRequest } from '../types/web.ts'
+import { addBuiltinViews, routeToKey, table as tableNamed, type WebHost } from '../web/views.ts'
+import { Web } from '../web/web.ts'
 import type { AppT, SubscriptionT, TopicDeclT } from '../types/app.ts'
 import type { SendArgs } from '../types/channels.ts'
 import type { InferType, TypeSpec } from '../types/serializers.ts'
@@ -51,6 +58,9 @@ export class App extends Service implements AppT {
   readonly id: string
   readonly conf: Settings
   readonly codecs: CodecRegistry = codecs
+  readonly sensors: Sensors
+  /** Faust's Monitor: the numbers behind /stats, /metrics and the dashboard. */
+  readonly monitor: Monitor
   readonly producer: Producer
   readonly conductor: Conductor
   readonly consumer: Consumer
@@ -77,6 +87,14 @@ export class App extends Service implements AppT {
   /** Bad input and processing errors by what was done with them. */
   readonly errorStats = { skip: 0, dlq: 0, fail: 0 }
   readonly #deadLetterTopics = new Map<string, Topic<unknown, unknown>>()
+  #rebalance: unknown
+  #web: Web | undefined
+  #metrics: PrometheusMetrics | undefined
+  /**
+   * Start the web server with the app. The worker sets it from `webEnabled` (and `--without-web`);
+   * an app started by other code (tests, embedding) has no server unless this is set.
+   */
+  serveWeb = false
 
   constructor(id: string, settings: SettingsInput = {}) {
     const conf = resolveSettings(id, settings)
@@ -86,6 +104,38 @@ export class App extends Service implements AppT {
     }
     this.id = conf.version > 1 ? `${id}-v${conf.version}` : id
     this.conf = conf
+    this.sensors = new Sensors(() => this.log)
+    this.monitor = new Monitor({
+      worker: () => ({ id: this.id, url: this.#web?.port === undefined ? undefined : this.canonicalUrl, state: this.state, ready: this.tables.ready && this.state === 'running' }),
+      agents: () =>
+        [...this.agents.values()].map((a) => ({
+          name: a.name,
+          topics: [...((a.channel as { names?: readonly string[] }).names ?? [])],
+          concurrency: a.concurrency,
+          state: a.state,
+          help: a.help,
+        })),
+      tables: () =>
+        [...this.tables.tables.values()].map((t) => {
+          const c = t as unknown as Table<unknown, unknown>
+          const describe = t.describe()
+          return {
+            name: t.name,
+            kind: t.kind,
+            window: typeof describe.window === 'string' ? describe.window : undefined,
+            changelog: t.changelog.topics[0]!,
+            partitions: t.partitions,
+            active: c.activePartitions(),
+            standby: c.standbyPartitions(),
+            keys: c.activePartitions().reduce((n, p) => n + (t.stores().get(p)?.size() ?? 0), 0),
+          }
+        }),
+      partitions: () => this.consumer.partitionOffsets(),
+      endOffsets: (tps) => this.admin.endOffsets(tps),
+      recovery: () => ({ ready: this.tables.ready, ...this.tables.stats }),
+    })
+    this.monitor.log = this.log.child({ service: 'Monitor' })
+    this.sensors.add(this.monitor)
     this.producer = new Producer(() =>
       this.transport.createProducer({
         clientId: conf.brokerClientId,
@@ -97,6 +147,7 @@ export class App extends Service implements AppT {
         requestTimeoutMs: conf.producerRequestTimeout * 1000,
         log: this.log.child({ service: 'Producer' }),
       }),
+      this.sensors,
     )
     this.conductor = new Conductor((message, err, sub) => this.onDecodeError(message, err, sub))
     this.consumer = new Consumer({
@@ -114,12 +165,19 @@ export class App extends Service implements AppT {
       },
       declare: (topic) => this.declareTopic(topic),
       prefetch: (tp, records) => this.tables.prefetch(tp, records),
+      sensors: this.sensors,
       listener: {
         onPartitionsRevoked: async (revoked) => {
+          this.#rebalance = this.sensors.onRebalanceStart(revoked)
           for (const l of this.#rebalanceListeners) await l.onPartitionsRevoked?.(revoked)
         },
         onPartitionsAssigned: async (assigned, info) => {
+          // The first assignment has no revoke before it: it starts a rebalance too.
+          const rebalance = this.#rebalance ?? this.sensors.onRebalanceStart([])
+          this.#rebalance = undefined
+          this.sensors.onRebalanceReturn(rebalance, assigned, info.generation)
           for (const l of this.#rebalanceListeners) await l.onPartitionsAssigned?.(assigned, info)
+          void this.tables.whenReady().then(() => this.sensors.onRebalanceEnd(rebalance))
         },
       },
       createDriver: (handler) =>
@@ -165,7 +223,8 @@ export class App extends Service implements AppT {
     })
     this.onRebalance(this.tables)
     this.assignor = new CopartitionedAssignor({
-      url: this.canonicalUrl,
+      url: () => this.canonicalUrl,
+      sensors: this.sensors,
       tables: () => [...this.tables.tables.values()].filter((t) => !t.isGlobal).map((t) => ({ changelog: t.changelog.topics[0]!, partitions: t.partitions })),
       standbyReplicas: conf.tableStandbyReplicas,
     })
@@ -408,7 +467,7 @@ export class App extends Service implements AppT {
 
   /** This worker's web URL, advertised to the other workers in the group (Faust's canonical_url). */
   get canonicalUrl(): string {
-    return `http://${this.conf.webHost}:${this.conf.webPort}`
+    return `http://${this.conf.webHost}:${this.#web?.port ?? this.conf.webPort}`
   }
 
   /** A topic's partition count if the app has seen it (declared or described), without asking the broker. */
@@ -499,10 +558,78 @@ export class App extends Service implements AppT {
     this.crash(err)
   }
 
+  // ── web ────────────────────────────────────────────────────────────────────────
+
+  /** The web server (started with the app when `serveWeb` is set; see docs/web.md). */
+  get web(): Web {
+    if (this.#web === undefined) {
+      const web = new Web({ port: this.conf.webPort, bind: this.conf.webBind, sensors: this.sensors })
+      web.log = this.log.child({ service: 'Web' })
+      addBuiltinViews(web, this.#webHost())
+      this.#web = web
+    }
+    return this.#web
+  }
+
+  #webHost(): WebHost {
+    const canonicalUrl = () => this.canonicalUrl
+    return {
+      id: this.id,
+      get canonicalUrl() {
+        return canonicalUrl()
+      },
+      log: this.log.child({ service: 'Web' }),
+      forwardTimeout: 5,
+      snapshot: () => this.monitor.snapshot(),
+      tables: () => this.tables.tables as unknown as ReadonlyMap<string, Table<unknown, unknown>>,
+      ready: () => this.tables.ready && this.state === 'running',
+      ownerOf: (topic, partition) => (this.assignor as CopartitionedAssignor | undefined)?.ownerOf?.(topic, partition) ?? { active: undefined, standbys: [] },
+      assignment: () => (this.assignor as CopartitionedAssignor | undefined)?.current?.(),
+      metrics: () => (this.#metrics ??= new PrometheusMetrics(this.monitor, { appId: this.id })).text(),
+    }
+  }
+
+  /**
+   * A web view (Faust's `@app.page`): `handler` gets the request (`params`, `query`, `json()`)
+   * and returns a JSON value, or `response(body, {status, headers, contentType})`.
+   */
+  page(path: string, handler: ViewHandler, options: { method?: HttpMethod | HttpMethod[]; help?: string } = {}): void {
+    const methods = options.method === undefined ? ['GET' as const] : Array.isArray(options.method) ? options.method : [options.method]
+    for (const method of methods) this.web.add(method, path, handler, { help: options.help })
+  }
+
+  /**
+   * A view answered by the worker that holds a table key (Faust's `@app.table_route`): the key is
+   * the path parameter `key` names (or the query parameter `query` names), and the request is
+   * forwarded to the worker holding the key's partition, or a standby when that one is down.
+   */
+  tableRoute(
+    table: TableT | string,
+    path: string,
+    handler: ViewHandler,
+    options: { key?: string; query?: string; method?: HttpMethod; help?: string } = {},
+  ): void {
+    const name = typeof table === 'string' ? table : table.name
+    const host = this.#webHost()
+    this.web.add(
+      options.method ?? 'GET',
+      path,
+      (request: WebRequest) => {
+        const key = options.query !== undefined ? request.query.get(options.query) : request.params[options.key ?? 'key']
+        if (key === null || key === undefined) throw new BadRequest(`${path} needs the table key in ${options.query !== undefined ? `the query parameter ${options.query}` : `the path parameter ${options.key ?? 'key'}`}`)
+        return routeToKey(host, tableNamed(host, name), key, request, () => handler(request))
+      },
+      { help: options.help ?? `routed by the key of table ${name}` },
+    )
+  }
+
   // ── lifecycle ──────────────────────────────────────────────────────────────────
 
   protected override dependencies(): Iterable<Service> {
-    return [this.producer, this.conductor, this.tables, ...this.agents.values(), this.consumer, this.fetcher, ...this.#services, this.tasks]
+    // The web server starts before the consumer joins the group: the URL it advertises is bound,
+    // and /health answers (not ready) during recovery.
+    const web = this.serveWeb ? [this.web] : []
+    return [this.monitor, this.producer, this.conductor, ...web, this.tables, ...this.agents.values(), this.consumer, this.fetcher, ...this.#services, this.tasks]
   }
 
   protected override async onStart(): Promise<void> {

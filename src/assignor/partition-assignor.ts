@@ -12,6 +12,7 @@
  * worker and a faust-ts worker fail loudly instead of misreading each other.
  * @module
  */
+import type { SensorDelegateT } from '../types/sensors.ts'
 import type { GroupMember, MemberAssignment, PartitionAssignorT } from '../types/transport.ts'
 import { assignCopartitioned, type ClientState } from './copartitioned.ts'
 
@@ -19,11 +20,13 @@ export type { ClientState } from './copartitioned.ts'
 
 export interface CopartitionedAssignorOptions {
   /** This worker's web URL (its `canonicalUrl`): how other workers reach it. */
-  url: string
+  url: string | (() => string)
   /** The app's table changelogs (global tables excluded: they are active everywhere). */
   tables: () => Array<{ changelog: string; partitions: number }>
   /** Standby replicas per table partition (`tableStandbyReplicas`). */
   standbyReplicas: number
+  /** Told when this worker, as the group leader, computes an assignment. */
+  sensors?: SensorDelegateT | undefined
 }
 
 /** What this worker was given, and what every worker (by URL) was given. */
@@ -59,7 +62,7 @@ export class CopartitionedAssignor implements PartitionAssignorT {
     return Buffer.from(
       JSON.stringify({
         version: VERSION,
-        url: this.#options.url,
+        url: typeof this.#options.url === 'string' ? this.#options.url : this.#options.url(),
         actives: current?.actives ?? {},
         standbys: current?.standbys ?? {},
       }),
@@ -67,6 +70,19 @@ export class CopartitionedAssignor implements PartitionAssignorT {
   }
 
   assign(members: GroupMember[], partitions: Map<string, number>): Map<string, MemberAssignment> {
+    const sensors = this.#options.sensors
+    const state = sensors?.onAssignmentStart()
+    try {
+      const out = this.#assign(members, partitions)
+      sensors?.onAssignmentCompleted(state)
+      return out
+    } catch (err) {
+      sensors?.onAssignmentError(state, err instanceof Error ? err : new Error(String(err)))
+      throw err
+    }
+  }
+
+  #assign(members: GroupMember[], partitions: Map<string, number>): Map<string, MemberAssignment> {
     const urls = new Map<string, string | undefined>()
     const input = members.map((m) => {
       const meta = decodeMetadata(m.userData)

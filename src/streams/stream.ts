@@ -18,6 +18,7 @@ import { type FieldRef, isFieldRef } from '../models/record.ts'
 import type { AppT } from '../types/app.ts'
 import type { SendTargetT } from '../types/channels.ts'
 import { TIMEOUT } from '../utils/queue.ts'
+import { tp } from '../utils/tp.ts'
 import type { StreamContext } from './context.ts'
 import type { Event } from './event.ts'
 
@@ -181,11 +182,18 @@ export class Stream<V = unknown, K = unknown> implements AsyncIterable<V> {
     const fast = this.#lanes.length === 1 && this.#lanes[0]!.processors.length === 0 ? this.#lanes[0]!.source : undefined
     let current: Event<K, V> | undefined
     let finished = false
+    const sensors = this.app.sensors
+    const label = this.label
+    let sensorState: unknown
     const release = () => {
       if (current === undefined) return
       const event = current
       current = undefined
       context.currentEvent = undefined
+      if (sensors.size > 0) {
+        const message = event.message
+        sensors.onStreamEventOut(message.tp ?? tp(message.topic, message.partition), message.offset, label, message, sensorState)
+      }
       if (!noack) event.ack()
     }
     const done: IteratorReturnResult<undefined> = { done: true, value: undefined }
@@ -197,6 +205,10 @@ export class Stream<V = unknown, K = unknown> implements AsyncIterable<V> {
       current = event
       this.current = event
       context.currentEvent = event as Event
+      if (sensors.size > 0) {
+        const message = event.message
+        sensorState = sensors.onStreamEventIn(message.tp ?? tp(message.topic, message.partition), message.offset, label, message)
+      }
       return { done: false, value: project(event, this.#value as V) }
     }
     return {
@@ -228,6 +240,11 @@ export class Stream<V = unknown, K = unknown> implements AsyncIterable<V> {
         return Promise.resolve(done)
       },
     }
+  }
+
+  /** The stream's name for sensors: its agent's name, else its channel's topic names. */
+  get label(): string {
+    return this.#options.prefix ?? (this.channel?.names.join(',') || 'stream')
   }
 
   [Symbol.asyncIterator](): AsyncIterator<V> {

@@ -82,6 +82,7 @@ export class TableManager extends Service {
   #restoredTotal = 0
   #recoveryStarted = 0
   #ready = true
+  #readyWaiters: Array<() => void> = []
   readonly stats: RecoveryStats = {
     active: 0,
     remaining: 0,
@@ -104,6 +105,12 @@ export class TableManager extends Service {
   /** True when no recovery is pending (the worker is ready to serve). */
   get ready(): boolean {
     return this.#ready
+  }
+
+  /** Resolves when no recovery is pending (at once if none is). */
+  whenReady(): Promise<void> {
+    if (this.#ready) return Promise.resolve()
+    return new Promise((resolve) => this.#readyWaiters.push(resolve))
   }
 
   protected override async onStart(): Promise<void> {
@@ -363,6 +370,7 @@ export class TableManager extends Service {
     this.stats.remaining = 0
     this.stats.restored = this.#restoredTotal
     this.#ready = true
+    for (const w of this.#readyWaiters.splice(0)) w()
     for (const table of this.tables.values()) {
       try {
         await table.onRecovered()

@@ -270,6 +270,7 @@ export abstract class Collection<K, V> extends Service implements TableT {
    */
   lookup(keyBytes: Buffer): Buffer | undefined {
     this.stats.reads += 1
+    this.app.sensors.onTableGet(this, keyBytes)
     if (this.usePartitioner) return this.#stores.get(keyPartition(keyBytes, this.partitions))?.get(keyBytes)
     const event = currentEvent()
     const own = event === undefined ? undefined : this.#stores.get(event.partition)
@@ -334,9 +335,11 @@ export abstract class Collection<K, V> extends Service implements TableT {
     if (valueBytes === null) {
       store.delete(keyBytes)
       this.stats.deletes += 1
+      this.app.sensors.onTableDel(this, keyBytes)
     } else {
       store.set(keyBytes, valueBytes)
       this.stats.writes += 1
+      this.app.sensors.onTableSet(this, keyBytes, valueBytes)
     }
     if (!this.bufferChangelog) {
       this.sendChangelog(partition, changelog, store)
@@ -461,6 +464,11 @@ export class Table<K = unknown, V = unknown> extends Collection<K, V> {
     }
     this.#windowing = new Windowing(this, window, options)
     return new WindowedTable(this.#windowing)
+  }
+
+  /** The windowing of a windowed table (for the web views), else undefined. */
+  get windowing(): Windowing<K, V> | undefined {
+    return this.#windowing
   }
 
   get windowed(): boolean {

@@ -635,6 +635,21 @@ export class Windowing<K, V> {
     }
   }
 
+  /** The key's values in every window a partition holds (active or standby), oldest first. */
+  windowsOf(key: K, partition: number): Array<{ start: number; end: number; value: V; closed: boolean }> {
+    const state = this.#partitions.get(partition)
+    const store = this.table.stores().get(partition)
+    if (state === undefined || store === undefined) return []
+    const keyJson = this.keyJson(key)
+    const out: Array<{ start: number; end: number; value: V; closed: boolean }> = []
+    for (const entry of state.windows.values()) {
+      if (!entry.keys.has(keyJson)) continue
+      const bytes = store.get(this.storeKey(keyJson, entry.rangeJson))
+      if (bytes !== undefined) out.push({ start: entry.range[0], end: entry.range[1], value: this.table.decodeValue(bytes), closed: entry.closed })
+    }
+    return out.sort((a, b) => a.start - b.start || a.end - b.end)
+  }
+
   /** The windows held in the active partitions, oldest first. */
   windows(): Array<{ start: number; end: number; keys: number; closed: boolean }> {
     const out = new Map<string, { start: number; end: number; keys: number; closed: boolean }>()

@@ -13,6 +13,7 @@
 import { CommitError, describeError } from '../errors.ts'
 import { Service } from '../services/service.ts'
 import type { TopicDeclT } from '../types/app.ts'
+import type { SensorDelegateT } from '../types/sensors.ts'
 import type { AssignedInfo, ConsumerDriverT, ConsumerHandlerT } from '../types/transport.ts'
 import type { RawRecord, TP } from '../types/tuples.ts'
 import { sortTPs, tpString } from '../utils/tp.ts'
@@ -62,6 +63,7 @@ export class PartitionState implements AckTracker {
     }
     // After moving the commit point, so a commit this ack triggers includes it.
     this.#consumer.acked(message)
+    this.#consumer.sensors?.onMessageOut(this.tp, message.offset, message)
   }
 
   /** Messages delivered but not yet acked or dropped. */
@@ -101,10 +103,13 @@ export interface ConsumerOptions {
    * promise delays that partition's delivery until it settles; partitions stay in order.
    */
   prefetch?: (tp: TP, records: RawRecord[]) => Promise<void> | undefined
+  /** The app's sensors (message in/out, buffer full, commits). */
+  sensors?: SensorDelegateT | undefined
 }
 
 export class Consumer extends Service implements ConsumerHandlerT, ConductorConsumerT {
   readonly #options: ConsumerOptions
+  readonly sensors: SensorDelegateT | undefined
   #driver: ConsumerDriverT | undefined
   #states = new Map<TP, PartitionState>()
   #generation = -1
@@ -127,7 +132,13 @@ export class Consumer extends Service implements ConsumerHandlerT, ConductorCons
   constructor(options: ConsumerOptions) {
     super({ name: 'Consumer' })
     this.#options = options
+    this.sensors = options.sensors
     options.conductor.attach(this)
+  }
+
+  /** The assigned partitions and their committed offsets (for the monitor). */
+  partitionOffsets(): Array<{ tp: TP; committed: number | undefined }> {
+    return [...this.#states.values()].map((s) => ({ tp: s.tp, committed: s.committed }))
   }
 
   get driver(): ConsumerDriverT {
@@ -240,6 +251,8 @@ export class Consumer extends Service implements ConsumerHandlerT, ConductorCons
 
   #deliver(tp: TP, records: RawRecord[], generation: number): void {
     this.stats.delivered += records.length
+    const sensors = this.sensors
+    if (sensors !== undefined) for (const r of records) sensors.onMessageIn(tp, r.offset, r)
     this.#options.conductor.deliver(tp, records, generation)
   }
 
@@ -256,6 +269,7 @@ export class Consumer extends Service implements ConsumerHandlerT, ConductorCons
   }
 
   pauseForBuffer(tp: TP, buffer: object): void {
+    this.sensors?.onTopicBufferFull(tp)
     let blockers = this.#pausedFor.get(tp)
     if (blockers === undefined) {
       blockers = new Set()
@@ -364,11 +378,13 @@ export class Consumer extends Service implements ConsumerHandlerT, ConductorCons
     await this.#options.flush()
     const offsets = this.committableOffsets()
     if (offsets.size === 0) return
+    const state = this.sensors?.onCommitInitiated()
     try {
       await this.#driver.commit(offsets)
     } catch (err) {
       throw new CommitError(`commit failed: ${describeError(err)}`, { cause: err })
     }
+    this.sensors?.onCommitCompleted(state, offsets)
     this.stats.commits += 1
     for (const [t, offset] of offsets) {
       const state = this.#states.get(t)

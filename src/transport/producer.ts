@@ -7,14 +7,9 @@
 import { describeError, ProducerSendError } from '../errors.ts'
 import { Service } from '../services/service.ts'
 import type { ProducerT } from '../types/app.ts'
+import type { SensorDelegateT } from '../types/sensors.ts'
 import type { ProducerDriverT } from '../types/transport.ts'
 import type { ProducerRecord, RecordMetadata } from '../types/tuples.ts'
-
-export interface ProducerHooks {
-  onSendInitiated?(record: ProducerRecord): void
-  onSendCompleted?(record: ProducerRecord, metadata: RecordMetadata, startedAt: number): void
-  onSendError?(record: ProducerRecord, err: Error, startedAt: number): void
-}
 
 /**
  * Sends waiting for the broker above which streams stop taking events (Faust's producer buffer
@@ -26,17 +21,18 @@ const LOW_WATER = 50_000
 
 export class Producer extends Service implements ProducerT {
   readonly #createDriver: () => ProducerDriverT
+  readonly #sensors: SensorDelegateT | undefined
   #driver: ProducerDriverT | undefined
-  hooks: ProducerHooks = {}
   /** When set, sends go here instead of the broker (an agent's test context captures them). */
   interceptor: ((record: ProducerRecord) => RecordMetadata) | undefined
   readonly stats = { sent: 0, errors: 0 }
   #outstanding = 0
   #waiters: Array<() => void> = []
 
-  constructor(createDriver: () => ProducerDriverT) {
+  constructor(createDriver: () => ProducerDriverT, sensors?: SensorDelegateT) {
     super({ name: 'Producer' })
     this.#createDriver = createDriver
+    this.#sensors = sensors
   }
 
   get driver(): ProducerDriverT {
@@ -50,15 +46,14 @@ export class Producer extends Service implements ProducerT {
 
   send(record: ProducerRecord): Promise<RecordMetadata> {
     if (this.interceptor !== undefined) return Promise.resolve(this.interceptor(record))
-    const hooks = this.hooks
-    const startedAt = hooks.onSendCompleted === undefined && hooks.onSendError === undefined ? 0 : performance.now()
-    hooks.onSendInitiated?.(record)
+    const sensors = this.#sensors
+    const state = sensors?.onSendInitiated(record)
     this.#outstanding += 1
     return this.driver.send(record).then(
       (metadata) => {
         this.#settled()
         this.stats.sent += 1
-        hooks.onSendCompleted?.(record, metadata, startedAt)
+        sensors?.onSendCompleted(record, metadata, state)
         return metadata
       },
       (err: unknown) => {
@@ -69,7 +64,7 @@ export class Producer extends Service implements ProducerT {
           partition: record.partition,
           cause: err,
         })
-        hooks.onSendError?.(record, error, startedAt)
+        sensors?.onSendError(record, error, state)
         throw error
       },
     )

@@ -5,6 +5,7 @@
  */
 import type { CodecRegistry } from '../serializers/codecs.ts'
 import type { ClockT } from './clock.ts'
+import type { SensorDelegateT } from './sensors.ts'
 import type { LoggerT } from './logging.ts'
 import type { ErrorPolicy, Settings } from './settings.ts'
 import type { Message } from '../transport/message.ts'
@@ -83,6 +84,8 @@ export interface AppT {
   readonly codecs: CodecRegistry
   readonly producer: ProducerT
   readonly conductor: ConductorT
+  /** Every sensor hook goes through here (the Monitor is one sensor). */
+  readonly sensors: SensorDelegateT
   /** Create the topic on the broker if the app may (internal topics; every topic on memory://). */
   declareTopic(topic: TopicDeclT): Promise<void>
   /** The partition count of a topic as the broker has it (or as declared). */

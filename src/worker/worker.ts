@@ -23,8 +23,10 @@ export interface WorkerOptions {
   handleSignals?: boolean | undefined
   /** Print the banner (default true). */
   banner?: boolean | undefined
-  /** Extra lines for the banner (the web URL when a web server runs). */
+  /** Extra lines for the banner. */
   bannerExtra?: Array<[string, string]> | undefined
+  /** Start the web server (default: the app's `webEnabled`). */
+  web?: boolean | undefined
 }
 
 export function createLogger(level: string, format: 'pretty' | 'json', stream: NodeJS.WritableStream): LoggerT {
@@ -50,6 +52,7 @@ export class Worker {
     const format = options.logFormat ?? ((stream as { isTTY?: boolean }).isTTY ? 'pretty' : 'json')
     this.log = app.conf.logger ?? createLogger(options.loglevel ?? app.conf.loglevel, format, stream)
     app.log = this.log.child({ app: app.id })
+    app.serveWeb = options.web ?? app.conf.webEnabled
   }
 
   /** Start the app and run until it stops. Resolves with the process exit code. */
@@ -59,7 +62,8 @@ export class Worker {
       if (this.options.banner !== false) this.#banner()
       const started = performance.now()
       await this.app.start()
-      this.log.info(`worker ready in ${Math.round(performance.now() - started)} ms`)
+      const web = this.app.serveWeb ? `; web ${this.app.canonicalUrl} (dashboard /, /stats, /metrics)` : ''
+      this.log.info(`worker ready in ${Math.round(performance.now() - started)} ms${web}`)
       await this.app.waitUntilStopped()
       if (this.app.state === 'crashed') {
         const reason = this.app.crashReason
@@ -129,6 +133,7 @@ export class Worker {
       ['agents', agents.join(', ') || '(none)'],
       ['topics', topics.join(', ') || '(none)'],
       ['tasks', app.tasks.entries.map((e) => `${e.name} [${e.spec}]`).join(', ') || '(none)'],
+      ['web', app.serveWeb ? (app.conf.webPort === 0 ? `http://${app.conf.webHost}:<port chosen at start> (bind ${app.conf.webBind})` : `${app.canonicalUrl} (bind ${app.conf.webBind})`) : 'off'],
       ...(this.options.bannerExtra ?? []),
       ['pid', String(process.pid)],
     ]

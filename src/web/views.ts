@@ -79,9 +79,9 @@ export async function routeToKey(
   if (t.isGlobal) return answer(partition, 'global')
   const role: Role | undefined = t.activePartitions().includes(partition) ? 'active' : t.standbyPartitions().includes(partition) ? 'standby' : undefined
   if (role === 'active') return answer(partition, role)
-  if (request.headers.get(FORWARDED) !== null) {
-    // Forwarded to us: answer from what we have, never forward again (no loops between workers
-    // with different views of the assignment).
+  if (request.headers.get(FORWARDED) !== null || request.query.has('local')) {
+    // Forwarded to us (or asked with ?local): answer from what we have, never forward again (no
+    // loops between workers with different views of the assignment).
     if (role !== undefined) return answer(partition, role)
     throw new Unavailable(`table ${t.name} partition ${partition} is not on this worker (${self}) any more; retry`, { table: t.name, partition })
   }

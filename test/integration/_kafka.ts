@@ -76,7 +76,7 @@ export async function eventually(check: () => boolean | Promise<boolean>, what: 
 /** A worker process running a fixture app. */
 export function startProcess(file: string, env: Record<string, string>, args: string[] = []) {
   // Each worker's web server on a port of its own (two workers of one test share the host).
-  const child = spawn(process.execPath, [file, ...args], { env: { FAUST_WEB_PORT: '0', ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [file, ...args], { env: { FAUST_WEB_PORT: '0', FAUST_WEB_HOST: '127.0.0.1', FAUST_WEB_BIND: '127.0.0.1', ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
   let stdout = ''
   let stderr = ''
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))

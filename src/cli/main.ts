@@ -193,6 +193,34 @@ export function buildProgram(): Command {
     })
 
   program
+    .command('routes')
+    .description("List the app's web routes (Faust's `faust routes`); with --url, print a running worker's router: which worker holds which table partitions")
+    .option('--url <worker-url>', 'a running worker (e.g. http://localhost:6066): print its /router instead')
+    .action(async (opts: { url?: string }, cmd: Command) => {
+      const json = globals(cmd).json === true
+      if (opts.url !== undefined) {
+        const base = opts.url.replace(/\/+$/, '')
+        let body: { self: string; workers: Record<string, { actives: Record<string, number[]>; standbys: Record<string, number[]> }>; tables: Record<string, Record<string, { active?: string; standbys: string[] }>> }
+        try {
+          const res = await fetch(`${base}/router`, { signal: AbortSignal.timeout(10_000) })
+          if (!res.ok) throw new Error(`HTTP ${res.status}`)
+          body = (await res.json()) as typeof body
+        } catch (err) {
+          throw new UsageError(`cannot read ${base}/router: ${describeError(err)}`)
+        }
+        const rows = Object.entries(body.tables).flatMap(([table, owners]) =>
+          Object.entries(owners).map(([partition, o]) => ({ table, partition: Number(partition), active: o.active ?? '(none)', standbys: o.standbys.join(', ') || '(none)' })),
+        )
+        if (json) process.stdout.write(`${JSON.stringify(body)}\n`)
+        else printTable(rows, ['table', 'partition', 'active', 'standbys'], false)
+        return
+      }
+      const app = await appFrom(cmd)
+      const rows = app.web.routes.map((r) => ({ method: r.method, path: r.path, origin: r.origin, help: r.help }))
+      printTable(rows, ['method', 'path', 'origin', 'help'], json)
+    })
+
+  program
     .command('reset')
     .description("Delete the app's local table state (<datadir>/tables); tables are rebuilt from their changelogs on the next start")
     .action(async (_opts: unknown, cmd: Command) => {

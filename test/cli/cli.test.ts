@@ -127,3 +127,41 @@ test('settings --json lists every setting with its environment variable', () => 
   assert.equal(broker?.env, 'FAUST_BROKER, BROKER_URL')
   assert.ok(rows.some((r) => r.setting === 'brokerCommitInterval' && r.env === 'FAUST_BROKER_COMMIT_INTERVAL'))
 })
+
+test("routes lists the built-in views and the app's pages; --url prints a running worker's router", async () => {
+  const rows = JSON.parse(cli('routes', '-A', APP, '--json').stdout) as Array<{ method: string; path: string; origin: string; help: string }>
+  const paths = rows.map((r) => `${r.method} ${r.path} ${r.origin}`)
+  for (const p of ['GET / builtin', 'GET /stats builtin', 'GET /router builtin', 'GET /metrics builtin', 'GET /health builtin', 'GET /table/:name/:key builtin', 'GET /orders/summary app', 'GET /orders/count/:customer app']) {
+    assert.ok(paths.includes(p), `${p} in ${paths.join(', ')}`)
+  }
+  assert.equal(rows.find((r) => r.path === '/orders/count/:customer')?.help, 'Orders of one customer')
+  const text = cli('routes', '-A', APP)
+  assert.match(text.stdout, /^METHOD\s+PATH\s+ORIGIN\s+HELP/m)
+
+  // --url against a worker running in this process (spawned asynchronously, so this process answers).
+  const { App } = await import('../../src/index.ts')
+  const app = new App(`routes-${process.pid}`, { broker: `memory://routes-${process.pid}`, webPort: 0, webHost: '127.0.0.1', webBind: '127.0.0.1', topicPartitions: 2 })
+  const words = app.topic('words', { partitions: 2 })
+  app.table('counts', { partitions: 2 })
+  app.agent(words, async (stream) => {
+    for await (const _ of stream);
+  }, { name: 'count' })
+  app.serveWeb = true
+  await app.start()
+  try {
+    const { spawn } = await import('node:child_process')
+    const child = spawn(process.execPath, ['bin/faust-ts.js', 'routes', '--url', app.canonicalUrl], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()))
+    const [code] = (await (await import('node:events')).once(child, 'exit')) as [number]
+    assert.equal(code, 0)
+    assert.match(out, /^TABLE\s+PARTITION\s+ACTIVE\s+STANDBYS/m)
+    assert.match(out, new RegExp(`counts\\s+0\\s+${app.canonicalUrl.replace(/[.:/]/g, '\\$&')}\\s+\\(none\\)`))
+    assert.match(out, /counts\s+1\s+http:\/\/127\.0\.0\.1:\d+/)
+  } finally {
+    await app.stop()
+  }
+  const bad = cli('routes', '--url', 'http://127.0.0.1:1')
+  assert.equal(bad.code, 2)
+  assert.match(bad.stderr, /cannot read http:\/\/127\.0\.0\.1:1\/router/)
+})

@@ -6,12 +6,13 @@
  * backed by the changelog topic `word-count-counts-changelog` (the table partition of a word is
  * the partition of its events).
  *
- *   npm run demo                                       # the app on the embedded broker, with a feeder
+ *   npm run demo                                       # the app on the embedded broker, with a feeder;
+ *                                                      # dashboard at http://localhost:6066/ (FAUST_WEB_PORT)
  *   npm run faust-ts -- worker examples/word-count.ts  # just the worker
  */
 import { App, Worker } from '../src/index.ts'
 
-export const app = new App('word-count', { webEnabled: false })
+export const app = new App('word-count')
 
 export const posts = app.topic('posts', { valueType: String, valueSerializer: 'raw' })
 export const words = app.topic('word-count-words', { keyType: String, valueType: String, valueSerializer: 'raw', partitions: 8 })
@@ -58,6 +59,9 @@ async function demo(): Promise<void> {
     let total = 0
     for (const n of counts.values()) total += n
     console.log(`[word-count] ${sent} posts, ${total} words counted; top: ${top.map(([w, n]) => `${w}=${n}`).join(' ')}`)
+  })
+  app.task(() => {
+    if (app.serveWeb) console.log(`[word-count] dashboard at http://localhost:${app.web.port}/ (also /stats, /metrics, /table/counts/the)`)
   })
   const seconds = Number(process.env.DEMO_SECONDS ?? 0)
   if (seconds > 0) setTimeout(() => process.kill(process.pid, 'SIGTERM'), seconds * 1000)

@@ -4,15 +4,16 @@ import { spawnSync } from 'node:child_process'
 import { test } from 'node:test'
 
 function demo(file: string, seconds: number) {
-  const r = spawnSync(process.execPath, [file, '--demo'], { encoding: 'utf8', timeout: (seconds + 20) * 1000, env: { ...process.env, DEMO_SECONDS: String(seconds) } })
+  const r = spawnSync(process.execPath, [file, '--demo'], { encoding: 'utf8', timeout: (seconds + 20) * 1000, env: { ...process.env, FAUST_WEB_PORT: '0', DEMO_SECONDS: String(seconds) } })
   assert.equal(r.status, 0, r.stderr)
   return r.stdout
 }
 
 test('word count demo: counts within seconds', () => {
   const out = demo('examples/word-count.ts', 3)
-  const line = out.split('\n').find((l) => l.startsWith('[word-count]'))
+  const line = out.split('\n').find((l) => l.startsWith('[word-count]') && l.includes('posts'))
   assert.match(line ?? '', /\d+ posts, [1-9]\d* words counted; top: the=\d+/)
+  assert.match(out, /\[word-count\] dashboard at http:\/\/localhost:\d+\//)
 })
 
 test('windowed page views demo: windows close on time, report through closed() and onWindowClose', () => {

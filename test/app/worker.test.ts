@@ -7,7 +7,7 @@ import { App, Worker } from '../../src/index.ts'
 
 function startFixture(env: Record<string, string>) {
   const child = spawn(process.execPath, ['test/fixtures/sigterm-app.ts'], {
-    env: { ...process.env, ...env },
+    env: { ...process.env, FAUST_WEB_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let stdout = ''

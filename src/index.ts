@@ -54,5 +54,13 @@ export { VirtualClock, systemClock } from './utils/time.ts'
 // Worker
 export { Worker, type WorkerOptions } from './worker/worker.ts'
 
+// sensors, monitor, web
+export { Sensors } from './sensors/sensors.ts'
+export { Monitor, type MonitorSnapshot, type MonitorSource } from './sensors/monitor.ts'
+export { PrometheusMetrics, metricSpecs } from './sensors/prometheus.ts'
+export type { SensorT, SensorDelegateT, SensorEvent, SensorRecord, SensorTable, SensorWebRequest } from './types/sensors.ts'
+export { Web, response } from './web/web.ts'
+export type { HttpMethod, Route, ViewHandler, WebRequest, WebResponse } from './types/web.ts'
+
 // Errors
 export * from './errors.ts'

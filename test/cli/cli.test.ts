@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
+import { once } from 'node:events'
 import { test } from 'node:test'
 
 function cli(...args: string[]) {
@@ -149,11 +150,10 @@ test("routes lists the built-in views and the app's pages; --url prints a runnin
   app.serveWeb = true
   await app.start()
   try {
-    const { spawn } = await import('node:child_process')
     const child = spawn(process.execPath, ['bin/faust-ts.js', 'routes', '--url', app.canonicalUrl], { stdio: ['ignore', 'pipe', 'pipe'] })
     let out = ''
     child.stdout.on('data', (d: Buffer) => (out += d.toString()))
-    const [code] = (await (await import('node:events')).once(child, 'exit')) as [number]
+    const [code] = (await once(child, 'exit')) as [number]
     assert.equal(code, 0)
     assert.match(out, /^TABLE\s+PARTITION\s+ACTIVE\s+STANDBYS/m)
     assert.match(out, new RegExp(`counts\\s+0\\s+${app.canonicalUrl.replace(/[.:/]/g, '\\$&')}\\s+\\(none\\)`))

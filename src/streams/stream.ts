@@ -316,10 +316,14 @@ export class Stream<V = unknown, K = unknown> implements AsyncIterable<V> {
       const last = events[events.length - 1]!
       this.current = last
       context.currentEvent = last as Event
+      // Sensors see each event of the batch go in when the batch is handed out, and out with it.
+      const sensors = this.app.sensors
+      const states = sensors.size === 0 ? undefined : events.map((e) => sensors.onStreamEventIn(e.message.tp ?? tp(e.topic, e.partition), e.offset, this.label, e.message))
       try {
         yield values
       } finally {
         context.currentEvent = undefined
+        if (states !== undefined) events.forEach((e, i) => sensors.onStreamEventOut(e.message.tp ?? tp(e.topic, e.partition), e.offset, this.label, e.message, states[i]))
         if (!noack) for (const e of events) e.ack()
       }
       if (ended) return

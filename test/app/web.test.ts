@@ -184,3 +184,17 @@ test('sensors hear every hook in order; a throwing sensor is removed, the worker
   assert.equal(app.sensors.size, 2, 'the Monitor and the working sensor remain')
   assert.equal(app.monitor.eventsTotal, 1, 'the Monitor still counts')
 })
+
+test('the Monitor counts events taken in batches, and none stays active', async (t) => {
+  const { app } = newApp(t, { topicPartitions: 1 })
+  const topic = app.topic('batched', { valueType: Number })
+  let batches = 0
+  app.agent(topic, async (stream) => {
+    for await (const batch of stream.take(5, 0.05)) batches += batch.length > 0 ? 1 : 0
+  }, { name: 'batcher' })
+  await app.start()
+  for (let i = 0; i < 12; i++) await topic.send({ value: i })
+  await waitFor(() => app.monitor.eventsTotal === 12 && app.monitor.eventsActive === 0, 'twelve events in and out')
+  assert.ok(batches >= 3)
+  assert.equal(app.monitor.snapshot().events.byStream.batcher?.total, 12)
+})

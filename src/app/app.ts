@@ -128,8 +128,10 @@ export class App extends Service implements AppT {
             active: c.activePartitions(),
             standby: c.standbyPartitions(),
             keys: c.activePartitions().reduce((n, p) => n + (t.stores().get(p)?.size() ?? 0), 0),
+            ...c.stats,
           }
         }),
+      messages: () => ({ ...this.consumer.stats, received: this.consumer.stats.delivered, byTopic: this.consumer.deliveredByTopic }),
       partitions: () => this.consumer.partitionOffsets(),
       endOffsets: (tps) => this.admin.endOffsets(tps),
       recovery: () => ({ ready: this.tables.ready, ...this.tables.stats }),

@@ -12,6 +12,12 @@ type Hook = keyof SensorT
 
 export class Sensors implements SensorDelegateT {
   #sensors: SensorT[] = []
+  // The sensors with each per-message / per-event hook, so the hot paths skip the rest (and
+  // skip everything when no sensor wants them: the Monitor counts those itself).
+  #messageIn: SensorT[] = []
+  #messageOut: SensorT[] = []
+  #stream: SensorT[] = []
+  #table: SensorT[] = []
   readonly #log: () => LoggerT
 
   constructor(log: () => LoggerT) {
@@ -20,10 +26,29 @@ export class Sensors implements SensorDelegateT {
 
   add(sensor: SensorT): void {
     if (!this.#sensors.includes(sensor)) this.#sensors = [...this.#sensors, sensor]
+    this.#index()
   }
 
   remove(sensor: SensorT): void {
     this.#sensors = this.#sensors.filter((s) => s !== sensor)
+    this.#index()
+  }
+
+  #index(): void {
+    this.#messageIn = this.#sensors.filter((s) => s.onMessageIn !== undefined)
+    this.#messageOut = this.#sensors.filter((s) => s.onMessageOut !== undefined)
+    this.#stream = this.#sensors.filter((s) => s.onStreamEventIn !== undefined || s.onStreamEventOut !== undefined)
+    this.#table = this.#sensors.filter((s) => s.onTableGet !== undefined || s.onTableSet !== undefined || s.onTableDel !== undefined)
+  }
+
+  /** Whether any sensor wants per-message hooks (callers skip the calls otherwise). */
+  get wantsMessages(): boolean {
+    return this.#messageIn.length > 0 || this.#messageOut.length > 0
+  }
+
+  /** Whether any sensor wants per-event stream hooks. */
+  get wantsStreamEvents(): boolean {
+    return this.#stream.length > 0
   }
 
   get size(): number {
@@ -73,20 +98,64 @@ export class Sensors implements SensorDelegateT {
     }
   }
 
+  // The per-message and per-event hooks loop without closures: they run millions of times a second.
+
   onMessageIn(tp: TP, offset: number, message: RawRecord): void {
-    this.#start('onMessageIn', (s) => s.onMessageIn?.(tp, offset, message))
+    const sensors = this.#messageIn
+    for (let i = 0; i < sensors.length; i++) {
+      const s = sensors[i]!
+      try {
+        s.onMessageIn!(tp, offset, message)
+      } catch (err) {
+        this.#failed(s, 'onMessageIn', err)
+      }
+    }
   }
 
+  /** Returns one state per stream sensor (an array, or the one sensor's state). */
   onStreamEventIn(tp: TP, offset: number, stream: string, event: SensorEvent): unknown {
-    return this.#start('onStreamEventIn', (s) => s.onStreamEventIn?.(tp, offset, stream, event))
+    const sensors = this.#stream
+    if (sensors.length === 1) {
+      const s = sensors[0]!
+      try {
+        return s.onStreamEventIn?.(tp, offset, stream, event)
+      } catch (err) {
+        this.#failed(s, 'onStreamEventIn', err)
+        return undefined
+      }
+    }
+    return sensors.map((s) => {
+      try {
+        return s.onStreamEventIn?.(tp, offset, stream, event)
+      } catch (err) {
+        this.#failed(s, 'onStreamEventIn', err)
+        return undefined
+      }
+    })
   }
 
   onStreamEventOut(tp: TP, offset: number, stream: string, event: SensorEvent, states: unknown): void {
-    this.#end('onStreamEventOut', states, (s, state) => s.onStreamEventOut?.(tp, offset, stream, event, state))
+    const sensors = this.#stream
+    for (let i = 0; i < sensors.length; i++) {
+      const s = sensors[i]!
+      try {
+        s.onStreamEventOut?.(tp, offset, stream, event, sensors.length === 1 ? states : Array.isArray(states) ? states[i] : undefined)
+      } catch (err) {
+        this.#failed(s, 'onStreamEventOut', err)
+      }
+    }
   }
 
   onMessageOut(tp: TP, offset: number, message: RawRecord): void {
-    this.#start('onMessageOut', (s) => s.onMessageOut?.(tp, offset, message))
+    const sensors = this.#messageOut
+    for (let i = 0; i < sensors.length; i++) {
+      const s = sensors[i]!
+      try {
+        s.onMessageOut!(tp, offset, message)
+      } catch (err) {
+        this.#failed(s, 'onMessageOut', err)
+      }
+    }
   }
 
   onTopicBufferFull(tp: TP): void {
@@ -94,15 +163,33 @@ export class Sensors implements SensorDelegateT {
   }
 
   onTableGet(table: SensorTable, key: Buffer): void {
-    this.#start('onTableGet', (s) => s.onTableGet?.(table, key))
+    for (const s of this.#table) {
+      try {
+        s.onTableGet?.(table, key)
+      } catch (err) {
+        this.#failed(s, 'onTableGet', err)
+      }
+    }
   }
 
   onTableSet(table: SensorTable, key: Buffer, value: Buffer): void {
-    this.#start('onTableSet', (s) => s.onTableSet?.(table, key, value))
+    for (const s of this.#table) {
+      try {
+        s.onTableSet?.(table, key, value)
+      } catch (err) {
+        this.#failed(s, 'onTableSet', err)
+      }
+    }
   }
 
   onTableDel(table: SensorTable, key: Buffer): void {
-    this.#start('onTableDel', (s) => s.onTableDel?.(table, key))
+    for (const s of this.#table) {
+      try {
+        s.onTableDel?.(table, key)
+      } catch (err) {
+        this.#failed(s, 'onTableDel', err)
+      }
+    }
   }
 
   onCommitInitiated(): unknown {

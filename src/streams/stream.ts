@@ -184,13 +184,20 @@ export class Stream<V = unknown, K = unknown> implements AsyncIterable<V> {
     let finished = false
     const sensors = this.app.sensors
     const label = this.label
+    const counter = this.app.monitor.streamCounter(label)
     let sensorState: unknown
+    let startedAt = -1
     const release = () => {
       if (current === undefined) return
       const event = current
       current = undefined
       context.currentEvent = undefined
-      if (sensors.size > 0) {
+      counter.active -= 1
+      if (startedAt >= 0) {
+        counter.addRuntime(performance.now() - startedAt)
+        startedAt = -1
+      }
+      if (sensors.wantsStreamEvents) {
         const message = event.message
         sensors.onStreamEventOut(message.tp ?? tp(message.topic, message.partition), message.offset, label, message, sensorState)
       }
@@ -205,7 +212,10 @@ export class Stream<V = unknown, K = unknown> implements AsyncIterable<V> {
       current = event
       this.current = event
       context.currentEvent = event as Event
-      if (sensors.size > 0) {
+      counter.total += 1
+      counter.active += 1
+      if (counter.total % counter.sampleEvery === 0) startedAt = performance.now()
+      if (sensors.wantsStreamEvents) {
         const message = event.message
         sensorState = sensors.onStreamEventIn(message.tp ?? tp(message.topic, message.partition), message.offset, label, message)
       }
@@ -318,11 +328,17 @@ export class Stream<V = unknown, K = unknown> implements AsyncIterable<V> {
       context.currentEvent = last as Event
       // Sensors see each event of the batch go in when the batch is handed out, and out with it.
       const sensors = this.app.sensors
-      const states = sensors.size === 0 ? undefined : events.map((e) => sensors.onStreamEventIn(e.message.tp ?? tp(e.topic, e.partition), e.offset, this.label, e.message))
+      const counter = this.app.monitor.streamCounter(this.label)
+      counter.total += events.length
+      counter.active += events.length
+      const startedAt = performance.now()
+      const states = !sensors.wantsStreamEvents ? undefined : events.map((e) => sensors.onStreamEventIn(e.message.tp ?? tp(e.topic, e.partition), e.offset, this.label, e.message))
       try {
         yield values
       } finally {
         context.currentEvent = undefined
+        counter.active -= events.length
+        counter.addRuntime((performance.now() - startedAt) / events.length)
         if (states !== undefined) events.forEach((e, i) => sensors.onStreamEventOut(e.message.tp ?? tp(e.topic, e.partition), e.offset, this.label, e.message, states[i]))
         if (!noack) for (const e of events) e.ack()
       }

@@ -63,7 +63,8 @@ export class PartitionState implements AckTracker {
     }
     // After moving the commit point, so a commit this ack triggers includes it.
     this.#consumer.acked(message)
-    this.#consumer.sensors?.onMessageOut(this.tp, message.offset, message)
+    const sensors = this.#consumer.sensors
+    if (sensors?.wantsMessages === true) sensors.onMessageOut(this.tp, message.offset, message)
   }
 
   /** Messages delivered but not yet acked or dropped. */
@@ -127,6 +128,8 @@ export class Consumer extends Service implements ConsumerHandlerT, ConductorCons
   #resubscribe: Promise<void> | undefined
   /** Counters for sensors, tests and the CLI. */
   readonly stats = { commits: 0, acked: 0, delivered: 0, dropped: 0 }
+  /** Messages delivered per topic (for the monitor). */
+  readonly deliveredByTopic = new Map<string, number>()
   readonly #assignedWaiters = new Set<() => void>()
 
   constructor(options: ConsumerOptions) {
@@ -136,9 +139,9 @@ export class Consumer extends Service implements ConsumerHandlerT, ConductorCons
     options.conductor.attach(this)
   }
 
-  /** The assigned partitions and their committed offsets (for the monitor). */
-  partitionOffsets(): Array<{ tp: TP; committed: number | undefined }> {
-    return [...this.#states.values()].map((s) => ({ tp: s.tp, committed: s.committed }))
+  /** The assigned partitions, their committed offsets and read positions (for the monitor). */
+  partitionOffsets(): Array<{ tp: TP; committed: number | undefined; read: number | undefined }> {
+    return [...this.#states.values()].map((s) => ({ tp: s.tp, committed: s.committed, read: s.position }))
   }
 
   get driver(): ConsumerDriverT {
@@ -251,8 +254,9 @@ export class Consumer extends Service implements ConsumerHandlerT, ConductorCons
 
   #deliver(tp: TP, records: RawRecord[], generation: number): void {
     this.stats.delivered += records.length
+    this.deliveredByTopic.set(tp.topic, (this.deliveredByTopic.get(tp.topic) ?? 0) + records.length)
     const sensors = this.sensors
-    if (sensors !== undefined) for (const r of records) sensors.onMessageIn(tp, r.offset, r)
+    if (sensors?.wantsMessages === true) for (const r of records) sensors.onMessageIn(tp, r.offset, r)
     this.#options.conductor.deliver(tp, records, generation)
   }
 

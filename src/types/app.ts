@@ -5,7 +5,7 @@
  */
 import type { CodecRegistry } from '../serializers/codecs.ts'
 import type { ClockT } from './clock.ts'
-import type { SensorDelegateT } from './sensors.ts'
+import type { MonitorT, SensorDelegateT } from './sensors.ts'
 import type { LoggerT } from './logging.ts'
 import type { ErrorPolicy, Settings } from './settings.ts'
 import type { Message } from '../transport/message.ts'
@@ -86,6 +86,8 @@ export interface AppT {
   readonly conductor: ConductorT
   /** Every sensor hook goes through here (the Monitor is one sensor). */
   readonly sensors: SensorDelegateT
+  /** Streams count their events here (cheap counters the Monitor reads). */
+  readonly monitor: MonitorT
   /** Create the topic on the broker if the app may (internal topics; every topic on memory://). */
   declareTopic(topic: TopicDeclT): Promise<void>
   /** The partition count of a topic as the broker has it (or as declared). */

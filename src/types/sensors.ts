@@ -69,6 +69,27 @@ export interface SensorT {
 /** The app's sensor delegate: every hook, fanned out to each sensor (see src/sensors/sensors.ts). */
 export interface SensorDelegateT extends Required<SensorT> {
   readonly size: number
+  /** Whether any sensor wants per-message hooks (callers skip the calls otherwise). */
+  readonly wantsMessages: boolean
+  /** Whether any sensor wants per-event stream hooks. */
+  readonly wantsStreamEvents: boolean
   add(sensor: SensorT): void
   remove(sensor: SensorT): void
+}
+
+/**
+ * A stream's own counters, kept by the stream itself (plain increments, no hook calls) and read
+ * by the Monitor: per-event hooks cost too much to count every event of every worker through.
+ */
+export interface StreamCounterT {
+  total: number
+  active: number
+  /** Time one event in `sampleEvery` (ms). */
+  addRuntime(ms: number): void
+  readonly sampleEvery: number
+}
+
+/** What streams see of the Monitor. */
+export interface MonitorT {
+  streamCounter(stream: string): StreamCounterT
 }

@@ -198,3 +198,17 @@ test('the Monitor counts events taken in batches, and none stays active', async 
   assert.ok(batches >= 3)
   assert.equal(app.monitor.snapshot().events.byStream.batcher?.total, 12)
 })
+
+test('/health answers 503 and not ready while table recovery is pending', async (t) => {
+  const { app } = wordCount(t)
+  await app.start()
+  let recovering = true
+  Object.defineProperty(app.tables, 'ready', { get: () => !recovering, configurable: true })
+  const during = await get(app, '/health')
+  assert.equal(during.status, 503)
+  assert.deepEqual(during.json, { live: true, ready: false, status: 'recovering' })
+  assert.equal((await get(app, '/health/live')).status, 200)
+  assert.equal((await get(app, '/health/ready')).status, 503)
+  recovering = false
+  assert.equal((await get(app, '/health/ready')).status, 200)
+})

@@ -165,3 +165,31 @@ test("routes lists the built-in views and the app's pages; --url prints a runnin
   assert.equal(bad.code, 2)
   assert.match(bad.stderr, /cannot read http:\/\/127\.0\.0\.1:1\/router/)
 })
+
+test('worker prints its web URL in the banner and the ready line, and --without-web turns the server off', async () => {
+  async function runWorker(...args: string[]) {
+    const child = spawn(process.execPath, ['bin/faust-ts.js', 'worker', '-A', APP, '--web-host', '127.0.0.1', '--web-bind', '127.0.0.1', '--log-format', 'json', ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()))
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()))
+    const deadline = Date.now() + 20_000
+    while (!/worker ready/.test(out)) {
+      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`worker did not start:\n${out}`)
+      await new Promise((r) => setTimeout(r, 50))
+    }
+    const url = /worker ready in \d+ ms; web (http:\/\/\S+)/.exec(out)?.[1]
+    const health = url === undefined ? undefined : await fetch(`${url}/health`).then((r) => r.status)
+    child.kill('SIGTERM')
+    const [code] = (await once(child, 'exit')) as [number]
+    return { out, url, health, code }
+  }
+  const on = await runWorker('-p', '0')
+  assert.equal(on.code, 0)
+  assert.match(on.out, /│ web\s+http:\/\/127\.0\.0\.1:<port chosen at start> \(bind 127\.0\.0\.1\)/)
+  assert.match(on.url ?? '', /^http:\/\/127\.0\.0\.1:\d+$/)
+  assert.equal(on.health, 200)
+  const off = await runWorker('--without-web')
+  assert.equal(off.code, 0)
+  assert.match(off.out, /│ web\s+off/)
+  assert.equal(off.url, undefined)
+})

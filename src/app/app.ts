@@ -134,7 +134,7 @@ export class App extends Service implements AppT {
       messages: () => ({ ...this.consumer.stats, received: this.consumer.stats.delivered, byTopic: this.consumer.deliveredByTopic }),
       partitions: () => this.consumer.partitionOffsets(),
       endOffsets: (tps) => this.admin.endOffsets(tps),
-      recovery: () => ({ ready: this.tables.ready, ...this.tables.stats }),
+      recovery: () => ({ ready: this.tables.ready, ...this.tables.progress() }),
     })
     this.monitor.log = this.log.child({ service: 'Monitor' })
     this.sensors.add(this.monitor)

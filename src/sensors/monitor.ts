@@ -273,7 +273,7 @@ export class Monitor extends Service implements SensorT, MonitorT {
     const partitions = this.#source.partitions()
     const tables = this.#source.tables()
     return {
-      worker: { ...this.#source.worker(), pid: process.pid, startedAt: new Date(this.startedAt).toISOString(), uptimeSeconds: round((now.t - this.startedAt) / 1000, 1) },
+      worker: { ...nulls(this.#source.worker()), pid: process.pid, startedAt: new Date(this.startedAt).toISOString(), uptimeSeconds: round((now.t - this.startedAt) / 1000, 1) },
       messages: {
         received: messages.received,
         active: Math.max(0, messages.received - messages.acked - messages.dropped),
@@ -302,34 +302,45 @@ export class Monitor extends Service implements SensorT, MonitorT {
           committed: committed ?? null,
           read: read ?? null,
           end: end ?? null,
-          lag: end === undefined ? null : Math.max(0, end - (committed ?? 0)),
+          // Nothing committed yet: measured from where reading started (a partition whose log
+          // begins past 0, by retention or a reset to latest, is not all lag).
+          lag: end === undefined || (committed ?? read) === undefined ? null : Math.max(0, end - (committed ?? read)!),
           bufferFull: this.#bufferFull.get(t) ?? 0,
         }
       }),
-      tables,
-      recovery: this.#source.recovery(),
+      tables: tables.map((t) => ({ ...t, window: t.window ?? null })),
+      recovery: nulls(this.#source.recovery()),
       commits: { total: this.commits, latencyAvgMs: round(this.#commitLatency.value) },
       sends: { total: this.messagesSent, errors: this.sendErrors, latencyAvgMs: round(this.#sendLatency.value) },
       assignments: { completed: this.assignmentsCompleted, failed: this.assignmentsFailed, latencyAvgMs: round(this.#assignmentLatency.value) },
-      rebalances: { total: this.rebalances, endAvgMs: round(this.#rebalanceEnd.value), recent: [...this.#rebalances].reverse().map((r) => ({ ...r, at: new Date(r.at).toISOString() })) },
+      rebalances: { total: this.rebalances, endAvgMs: round(this.#rebalanceEnd.value), recent: [...this.#rebalances].reverse().map((r) => nulls({ ...r, at: new Date(r.at).toISOString() })) },
       http: { byStatus: Object.fromEntries(this.#http), latencyAvgMs: round(this.#httpLatency.value) },
       history: this.history.map((s) => ({ ...s })),
     }
   }
 }
 
+/** JSON keeps every key: undefined becomes null. */
+type Nulls<T> = { [K in keyof T]-?: undefined extends T[K] ? Exclude<T[K], undefined> | null : T[K] }
+
+function nulls<T extends object>(o: T): Nulls<T> {
+  const out: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(o)) out[k] = v === undefined ? null : v
+  return out as Nulls<T>
+}
+
 export interface MonitorSnapshot {
-  worker: { id: string; url: string | undefined; state: string; ready: boolean; pid: number; startedAt: string; uptimeSeconds: number }
+  worker: { id: string; url: string | null; state: string; ready: boolean; pid: number; startedAt: string; uptimeSeconds: number }
   messages: { received: number; active: number; sent: number; sendErrors: number; receivedPerSecond: number; sentPerSecond: number; byTopic: Record<string, TopicCounts> }
   events: { total: number; active: number; perSecond: number; runtimeAvgMs: number; byStream: Record<string, { total: number; runtimeAvgMs: number }> }
   agents: ReturnType<MonitorSource['agents']>
   partitions: Array<{ topic: string; partition: number; committed: number | null; read: number | null; end: number | null; lag: number | null; bufferFull: number }>
-  tables: ReturnType<MonitorSource['tables']>
-  recovery: ReturnType<MonitorSource['recovery']>
+  tables: Array<Omit<ReturnType<MonitorSource['tables']>[number], 'window'> & { window: string | null }>
+  recovery: Nulls<ReturnType<MonitorSource['recovery']>>
   commits: { total: number; latencyAvgMs: number }
   sends: { total: number; errors: number; latencyAvgMs: number }
   assignments: { completed: number; failed: number; latencyAvgMs: number }
-  rebalances: { total: number; endAvgMs: number; recent: Array<Omit<RebalanceRecord, 'at'> & { at: string }> }
+  rebalances: { total: number; endAvgMs: number; recent: Array<Nulls<Omit<RebalanceRecord, 'at'> & { at: string }>> }
   http: { byStatus: Record<string, number>; latencyAvgMs: number }
   history: Sample[]
 }

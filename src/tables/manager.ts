@@ -256,6 +256,9 @@ export class TableManager extends Service {
     this.#ready = this.#restoring.size === 0
     this.#recoveryStarted = Date.now()
     this.#restoredTotal = 0
+    this.stats.restored = 0
+    this.stats.ratePerSecond = 0
+    this.stats.etaSeconds = undefined
     this.stats.active = this.#restoring.size
     this.stats.remaining = this.#remaining()
     if (this.#restoring.size > 0) {
@@ -369,6 +372,8 @@ export class TableManager extends Service {
     this.stats.active = 0
     this.stats.remaining = 0
     this.stats.restored = this.#restoredTotal
+    this.stats.ratePerSecond = ms > 0 ? Math.round((this.#restoredTotal * 1000) / ms) : 0
+    this.stats.etaSeconds = undefined
     this.#ready = true
     for (const w of this.#readyWaiters.splice(0)) w()
     for (const table of this.tables.values()) {
@@ -387,13 +392,20 @@ export class TableManager extends Service {
     return n
   }
 
-  #logProgress(): void {
-    if (this.#restoring.size === 0) return
+  /** The stats, brought up to date now (the monitor reads this; the log line comes every 5 s). */
+  progress(): RecoveryStats {
+    if (this.#restoring.size === 0) return { ...this.stats }
     const seconds = (Date.now() - this.#recoveryStarted) / 1000
     const rate = seconds > 0 ? this.#restoredTotal / seconds : 0
     const remaining = this.#remaining()
-    const eta = rate > 0 ? remaining / rate : undefined
+    const eta = rate > 0 ? Math.round(remaining / rate) : undefined
     Object.assign(this.stats, { active: this.#restoring.size, remaining, restored: this.#restoredTotal, ratePerSecond: Math.round(rate), etaSeconds: eta })
+    return { ...this.stats }
+  }
+
+  #logProgress(): void {
+    if (this.#restoring.size === 0) return
+    const { remaining, ratePerSecond: rate, etaSeconds: eta } = this.progress()
     this.log.info(
       { partitions: this.#restoring.size, remaining, rate: Math.round(rate), eta: eta === undefined ? undefined : Math.round(eta) },
       `table recovery: ${remaining} records to go in ${this.#restoring.size} partition(s), ${Math.round(rate)} records/s` +

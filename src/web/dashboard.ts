@@ -462,7 +462,7 @@ const SCRIPT = String.raw`
     setText(status, done ? 'ready' : 'recovering');
     status.className = 'pill ' + (done ? 'ok' : 'warn');
     status.setAttribute('data-ready', String(done));
-    setText(byId('recovery-pct'), done ? (rec.lastDurationMs !== undefined ? 'last recovery ' + ms(rec.lastDurationMs) : 'nothing to restore') : pct.toFixed(1) + '%');
+    setText(byId('recovery-pct'), done ? (isNum(rec.lastDurationMs) ? 'last recovery ' + ms(rec.lastDurationMs) : 'nothing to restore') : pct.toFixed(1) + '%');
     var prog = byId('recovery-progress');
     prog.classList.toggle('done', done);
     prog.querySelector('span').style.width = pct + '%';

@@ -107,6 +107,17 @@ test('two workers: a lookup is forwarded to the owner, and answered by a standby
   const after = await getJson(`${urlA()}/table/counts/${word}`)
   assert.equal(after.body.value, sent.get(word))
 
+  // A's Monitor saw the rebalances: the latest one ended (recovery done) with every field set.
+  await eventually(async () => (await getJson(`${urlA()}/stats`)).body.rebalances.recent[0].endMs !== null, 'the last rebalance ended')
+  const stats = (await getJson(`${urlA()}/stats`)).body
+  assert.ok(stats.rebalances.total >= 2, `rebalances: ${stats.rebalances.total}`)
+  const last = stats.rebalances.recent[0]
+  assert.equal(last.assigned, PARTITIONS)
+  assert.ok(last.generation >= 2 && last.returnMs >= 0 && last.endMs >= last.returnMs, JSON.stringify(last))
+  assert.equal(stats.recovery.ready, true)
+  assert.equal(stats.recovery.remaining, 0)
+  assert.equal(stats.tables[0].active.length, PARTITIONS)
+
   // /metrics parses as Prometheus text and carries A's numbers.
   const res = await fetch(`${urlA()}/metrics`)
   const text = await res.text()

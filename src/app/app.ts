@@ -3,7 +3,8 @@
  * starts the services in Faust's boot order:
  *
  * ```
- * start:  Producer → Conductor → Agents → Consumer (joins the group) → Fetcher → Tasks
+ * start:  Monitor → Producer → Conductor → Web → Tables → Agents → Consumer (joins the group)
+ *         → Fetcher → Tasks
  * stop:   Tasks → Fetcher → Consumer (drop buffered, wait for in-flight, final commit, leave)
  *         → Agents → Conductor → Producer (flush)
  * ```

@@ -589,6 +589,7 @@ export class App extends Service implements AppT {
       ownerOf: (topic, partition) => (this.assignor as CopartitionedAssignor | undefined)?.ownerOf?.(topic, partition) ?? { active: undefined, standbys: [] },
       assignment: () => (this.assignor as CopartitionedAssignor | undefined)?.current?.(),
       metrics: () => (this.#metrics ??= new PrometheusMetrics(this.monitor, { appId: this.id })).text(),
+      topic: (name) => this.topics.get(name),
     }
   }
 

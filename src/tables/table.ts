@@ -135,6 +135,11 @@ export abstract class Collection<K, V> extends Service implements TableT {
   readonly #stores = new Map<number, StoreT>()
   readonly #roles = new Map<number, 'active' | 'standby'>()
   #verified = new Set<string>()
+
+  /** Topics whose events wrote to this table here (the web router hashes keys as they encode them). */
+  get writtenFrom(): ReadonlySet<string> {
+    return this.#verified
+  }
   /** Latest buffered change per key, by partition, not sent yet (see writeBytes). */
   #pending = new Map<number, Map<string, Change>>()
   #pendingCount = 0

@@ -34,6 +34,8 @@ export interface WebHost {
   ownerOf(topic: string, partition: number): PartitionOwner
   assignment(): AssignmentState | undefined
   metrics(): Promise<{ contentType: string; body: string }>
+  /** A topic the app described, by name. */
+  topic(name: string): unknown
   /** Seconds a forwarded request may take. */
   readonly forwardTimeout: number
 }
@@ -75,7 +77,7 @@ export async function routeToKey(
     return res
   }
   if (heldHere !== undefined) return answer(heldHere, 'active')
-  const partition = partitionOfKey(t, key)
+  const partition = partitionOfKey(host, t, key)
   if (t.isGlobal) return answer(partition, 'global')
   const role: Role | undefined = t.activePartitions().includes(partition) ? 'active' : t.standbyPartitions().includes(partition) ? 'standby' : undefined
   if (role === 'active') return answer(partition, role)
@@ -128,19 +130,21 @@ async function forward(url: string, request: WebRequest, host: WebHost): Promise
 
 /**
  * The table partition a key's events go to: murmur2 of the key as the table's source topic
- * encodes it (a raw string key and a JSON one hash differently), or as the table encodes it when
- * it names no source (Faust's rule).
+ * encodes it (a raw string key and a JSON one hash differently). The source is the table's first
+ * declared `sources` topic, else the first topic whose events wrote to it on this worker, else
+ * the table's own encoding (Faust's rule).
  */
-export function partitionOfKey(t: Collection<unknown, unknown>, key: string): number {
+export function partitionOfKey(host: WebHost, t: Collection<unknown, unknown>, key: string): number {
   const own = keyBytes(t, key)
-  for (const source of t.sources) {
-    const encode = (source as { encodeKey?: (k: unknown) => Buffer | null }).encodeKey
+  const learned = [...((t as { writtenFrom?: ReadonlySet<string> }).writtenFrom ?? [])].map((name) => host.topic(name))
+  for (const source of [...t.sources, ...learned]) {
+    const encode = (source as { encodeKey?: (k: unknown) => Buffer | null } | undefined)?.encodeKey
     if (typeof encode !== 'function') continue
     try {
       const bytes = encode.call(source, key)
       if (bytes !== null) return keyPartition(bytes, t.partitions)
     } catch {
-      // Not a key of that topic: fall back to the table's encoding.
+      // Not a key of that topic: try the next, then the table's encoding.
     }
   }
   return keyPartition(own, t.partitions)
@@ -171,7 +175,7 @@ export function addBuiltinViews(web: Web, host: WebHost): void {
     const t = table(host, request.params.name)
     const key = request.params.key!
     // A key found in an active partition here is answered here, even when the source topic's key
-    // encoding (unknown without the table's `sources`) would hash it elsewhere.
+    // encoding (unknown without `sources` until this worker processed an event) hashes elsewhere.
     const bytes = keyBytes(t, key)
     const here = t.isGlobal || t.windowing !== undefined ? undefined : t.activePartitions().find((p) => t.stores().get(p)?.get(bytes) !== undefined)
     return routeToKey(host, t, key, request, (partition, role) => lookup(t, key, partition, role), here)

@@ -212,3 +212,27 @@ test('/health answers 503 and not ready while table recovery is pending', async 
   recovering = false
   assert.equal((await get(app, '/health/ready')).status, 200)
 })
+
+test("a key's partition is hashed as its source topic encodes it: declared sources, else the topics that wrote the table", async (t) => {
+  const { partitionOfKey } = await import('../../src/web/views.ts')
+  const { keyPartition } = await import('../../src/utils/murmur2.ts')
+  const { app } = newApp(t, { topicPartitions: 8 })
+  const words = app.topic('raw-words', { keyType: String, valueType: String, partitions: 8 })
+  const learned = app.table<string, number>('learned', { default: () => 0, partitions: 8 })
+  const declared = app.table<string, number>('declared', { default: () => 0, partitions: 8, sources: [words] })
+  app.agent(words, async (stream) => {
+    for await (const w of stream) learned.set(w, learned.get(w) + 1)
+  }, { name: 'count' })
+  const host = { topic: (name: string) => app.topics.get(name) } as unknown as Parameters<typeof partitionOfKey>[0]
+  // Keys whose raw and JSON encodings hash to different partitions.
+  const keys = ['alpha', 'beta', 'gamma', 'delta', 'epsilon'].filter((k) => keyPartition(Buffer.from(k), 8) !== keyPartition(Buffer.from(JSON.stringify(k)), 8))
+  assert.ok(keys.length >= 2)
+  for (const k of keys) {
+    assert.equal(partitionOfKey(host, declared as never, k), keyPartition(Buffer.from(k), 8), 'declared source: raw key bytes')
+    assert.equal(partitionOfKey(host, learned as never, k), keyPartition(Buffer.from(JSON.stringify(k)), 8), 'nothing known yet: the table encoding')
+  }
+  await app.start()
+  await words.send({ key: keys[0]!, value: keys[0]! })
+  await waitFor(() => app.monitor.eventsTotal === 1, 'one event')
+  for (const k of keys) assert.equal(partitionOfKey(host, learned as never, k), keyPartition(Buffer.from(k), 8), 'learned source: raw key bytes')
+})

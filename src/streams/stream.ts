@@ -226,7 +226,7 @@ export class Stream<V = unknown, K = unknown> implements AsyncIterable<V> {
         release()
         if (finished) return Promise.resolve(done)
         const producer = this.app.producer
-        if (producer.congested) return producer.drained().then(() => this.#take()).then(emit)
+        if (producer.congested) return this.#roomToSend().then(() => this.#take()).then(emit)
         if (fast !== undefined && !this.#options.signal?.aborted) {
           const event = fast.tryGet() as Event<K, V> | undefined
           if (event !== undefined) {
@@ -250,6 +250,22 @@ export class Stream<V = unknown, K = unknown> implements AsyncIterable<V> {
         return Promise.resolve(done)
       },
     }
+  }
+
+  /** Resolves when the producer has drained below its low-water mark, or the stream is stopped. */
+  #roomToSend(): Promise<void> {
+    const signal = this.#options.signal
+    const drained = this.app.producer.drained()
+    if (signal === undefined) return drained
+    if (signal.aborted) return Promise.resolve()
+    return new Promise((resolve) => {
+      const done = () => {
+        signal.removeEventListener('abort', done)
+        resolve()
+      }
+      signal.addEventListener('abort', done, { once: true })
+      void drained.then(done)
+    })
   }
 
   /** The stream's name for sensors: its agent's name, else its channel's topic names. */

@@ -76,3 +76,22 @@ async function waitFor(done: () => boolean): Promise<void> {
     await new Promise((r) => setTimeout(r, 5))
   }
 }
+
+test('a stream waiting for a congested producer stops with the app', async () => {
+  const app = new App('congested-stop', { webEnabled: false, shutdownTimeout: 5 })
+  const topic = app.topic('in', { valueType: Number, partitions: 1 })
+  Object.defineProperty(app.producer, 'congested', { get: () => true })
+  app.producer.drained = () => new Promise<void>(() => {}) // never drains
+  const seen: number[] = []
+  app.agent(topic, async (stream) => {
+    for await (const n of stream) seen.push(n)
+  }, { name: 'sink' })
+  await app.start()
+  await topic.send({ value: 1 })
+  await new Promise((r) => setTimeout(r, 100))
+  assert.deepEqual(seen, [], 'nothing taken while congested')
+  const started = Date.now()
+  await app.stop()
+  assert.ok(Date.now() - started < 3000, `stopped in ${Date.now() - started} ms`)
+  assert.equal(app.hungTasks.length, 0, `no task given up on: ${app.hungTasks.join(', ')}`)
+})

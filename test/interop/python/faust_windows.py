@@ -12,34 +12,10 @@ test sees what a Python worker recovered from a changelog that faust-ts wrote.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 
-import faust
+from interop_app import OUT_FILE, PARTITIONS, make_app
 
-APP_ID = os.environ.get("FAUST_APP_ID", "py-interop-windows")
-IN_TOPIC = os.environ.get("FAUST_IN_TOPIC", "py-interop-windows-in")
-OUT_FILE = os.environ.get("FAUST_OUT_FILE") or None
-PARTITIONS = int(os.environ.get("FAUST_PARTITIONS", "4"))
-BROKER = os.environ.get("FAUST_BROKER") or ";".join(
-    "kafka://" + s.strip() for s in os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092").split(",") if s.strip()
-)
-
-app = faust.App(
-    APP_ID,
-    broker=BROKER,
-    datadir=os.environ.get("FAUST_DATADIR") or tempfile.mkdtemp(prefix="faust-windows-"),
-    store="memory://",
-    topic_partitions=PARTITIONS,
-    table_standby_replicas=0,
-    web_enabled=False,
-    broker_commit_every=10,
-    broker_commit_interval=0.5,
-    consumer_auto_offset_reset="earliest",
-)
-app.boot_strategy.enable_web = False
-
-pages = app.topic(IN_TOPIC, key_type=str, value_type=str, key_serializer="raw", value_serializer="raw")
+app, pages = make_app("windows")
 views = app.Table("views", default=int, partitions=PARTITIONS).tumbling(10, expires=3600)
 
 

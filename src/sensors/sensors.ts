@@ -61,11 +61,10 @@ export class Sensors implements SensorDelegateT {
   }
 
   /**
-   * Call a hook on every sensor. Returns their states: the one sensor's state as is (the common
-   * case: just the Monitor, and no array per event), else an array in sensor order.
+   * Call a hook on `sensors` (default: all). Returns their states: the one sensor's state as is
+   * (no array per call in the common case of one sensor), else an array in sensor order.
    */
-  #start(hook: Hook, call: (s: SensorT) => unknown): unknown {
-    const sensors = this.#sensors
+  #start(hook: Hook, call: (s: SensorT) => unknown, sensors = this.#sensors): unknown {
     if (sensors.length === 1) {
       try {
         return call(sensors[0]!)
@@ -86,8 +85,8 @@ export class Sensors implements SensorDelegateT {
     return states
   }
 
-  #end(hook: Hook, states: unknown, call: (s: SensorT, state: unknown) => void): void {
-    const sensors = this.#sensors
+  /** The pair of #start: each sensor gets the state it returned there. */
+  #end(hook: Hook, states: unknown, call: (s: SensorT, state: unknown) => void, sensors = this.#sensors): void {
     for (let i = 0; i < sensors.length; i++) {
       const s = sensors[i]!
       try {
@@ -98,64 +97,23 @@ export class Sensors implements SensorDelegateT {
     }
   }
 
-  // The per-message and per-event hooks loop without closures: they run millions of times a second.
+  // Per-message, per-event and table hooks go only to the sensors that have them (none by
+  // default: the Monitor counts those from the consumer's, streams' and tables' own counters).
 
   onMessageIn(tp: TP, offset: number, message: RawRecord): void {
-    const sensors = this.#messageIn
-    for (let i = 0; i < sensors.length; i++) {
-      const s = sensors[i]!
-      try {
-        s.onMessageIn!(tp, offset, message)
-      } catch (err) {
-        this.#failed(s, 'onMessageIn', err)
-      }
-    }
+    if (this.#messageIn.length > 0) this.#start('onMessageIn', (s) => s.onMessageIn!(tp, offset, message), this.#messageIn)
   }
 
-  /** Returns one state per stream sensor (an array, or the one sensor's state). */
   onStreamEventIn(tp: TP, offset: number, stream: string, event: SensorEvent): unknown {
-    const sensors = this.#stream
-    if (sensors.length === 1) {
-      const s = sensors[0]!
-      try {
-        return s.onStreamEventIn?.(tp, offset, stream, event)
-      } catch (err) {
-        this.#failed(s, 'onStreamEventIn', err)
-        return undefined
-      }
-    }
-    return sensors.map((s) => {
-      try {
-        return s.onStreamEventIn?.(tp, offset, stream, event)
-      } catch (err) {
-        this.#failed(s, 'onStreamEventIn', err)
-        return undefined
-      }
-    })
+    return this.#stream.length === 0 ? undefined : this.#start('onStreamEventIn', (s) => s.onStreamEventIn?.(tp, offset, stream, event), this.#stream)
   }
 
   onStreamEventOut(tp: TP, offset: number, stream: string, event: SensorEvent, states: unknown): void {
-    const sensors = this.#stream
-    for (let i = 0; i < sensors.length; i++) {
-      const s = sensors[i]!
-      try {
-        s.onStreamEventOut?.(tp, offset, stream, event, sensors.length === 1 ? states : Array.isArray(states) ? states[i] : undefined)
-      } catch (err) {
-        this.#failed(s, 'onStreamEventOut', err)
-      }
-    }
+    this.#end('onStreamEventOut', states, (s, state) => s.onStreamEventOut?.(tp, offset, stream, event, state), this.#stream)
   }
 
   onMessageOut(tp: TP, offset: number, message: RawRecord): void {
-    const sensors = this.#messageOut
-    for (let i = 0; i < sensors.length; i++) {
-      const s = sensors[i]!
-      try {
-        s.onMessageOut!(tp, offset, message)
-      } catch (err) {
-        this.#failed(s, 'onMessageOut', err)
-      }
-    }
+    if (this.#messageOut.length > 0) this.#start('onMessageOut', (s) => s.onMessageOut!(tp, offset, message), this.#messageOut)
   }
 
   onTopicBufferFull(tp: TP): void {
@@ -163,33 +121,15 @@ export class Sensors implements SensorDelegateT {
   }
 
   onTableGet(table: SensorTable, key: Buffer): void {
-    for (const s of this.#table) {
-      try {
-        s.onTableGet?.(table, key)
-      } catch (err) {
-        this.#failed(s, 'onTableGet', err)
-      }
-    }
+    if (this.#table.length > 0) this.#start('onTableGet', (s) => s.onTableGet?.(table, key), this.#table)
   }
 
   onTableSet(table: SensorTable, key: Buffer, value: Buffer): void {
-    for (const s of this.#table) {
-      try {
-        s.onTableSet?.(table, key, value)
-      } catch (err) {
-        this.#failed(s, 'onTableSet', err)
-      }
-    }
+    if (this.#table.length > 0) this.#start('onTableSet', (s) => s.onTableSet?.(table, key, value), this.#table)
   }
 
   onTableDel(table: SensorTable, key: Buffer): void {
-    for (const s of this.#table) {
-      try {
-        s.onTableDel?.(table, key)
-      } catch (err) {
-        this.#failed(s, 'onTableDel', err)
-      }
-    }
+    if (this.#table.length > 0) this.#start('onTableDel', (s) => s.onTableDel?.(table, key), this.#table)
   }
 
   onCommitInitiated(): unknown {

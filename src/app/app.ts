@@ -119,16 +119,15 @@ export class App extends Service implements AppT {
       tables: () =>
         [...this.tables.tables.values()].map((t) => {
           const c = t as unknown as Table<unknown, unknown>
-          const describe = t.describe()
           return {
             name: t.name,
             kind: t.kind,
-            window: typeof describe.window === 'string' ? describe.window : undefined,
+            window: c.windowing?.describe(),
             changelog: t.changelog.topics[0]!,
             partitions: t.partitions,
             active: c.activePartitions(),
             standby: c.standbyPartitions(),
-            keys: c.activePartitions().reduce((n, p) => n + (t.stores().get(p)?.size() ?? 0), 0),
+            keys: c.size,
             ...c.stats,
           }
         }),
@@ -137,7 +136,6 @@ export class App extends Service implements AppT {
       endOffsets: (tps) => this.admin.endOffsets(tps),
       recovery: () => ({ ready: this.tables.ready, ...this.tables.progress() }),
     })
-    this.monitor.log = this.log.child({ service: 'Monitor' })
     this.sensors.add(this.monitor)
     this.producer = new Producer(() =>
       this.transport.createProducer({
@@ -567,21 +565,26 @@ export class App extends Service implements AppT {
   get web(): Web {
     if (this.#web === undefined) {
       const web = new Web({ port: this.conf.webPort, bind: this.conf.webBind, sensors: this.sensors })
-      web.log = this.log.child({ service: 'Web' })
-      addBuiltinViews(web, this.#webHost())
+      addBuiltinViews(web, this.#webHost)
       this.#web = web
     }
     return this.#web
   }
 
-  #webHost(): WebHost {
-    const canonicalUrl = () => this.canonicalUrl
-    return {
+  #host: WebHost | undefined
+
+  /** What the web views read from the app (made once, on first use). */
+  get #webHost(): WebHost {
+    const app = () => this
+    this.#host ??= {
       id: this.id,
       get canonicalUrl() {
-        return canonicalUrl()
+        return app().canonicalUrl
       },
-      log: this.log.child({ service: 'Web' }),
+      // The worker replaces the app's logger after the app is made: read it when logging.
+      get log() {
+        return app().log.child({ service: 'Web' })
+      },
       forwardTimeout: 5,
       snapshot: () => this.monitor.snapshot(),
       tables: () => this.tables.tables as unknown as ReadonlyMap<string, Table<unknown, unknown>>,
@@ -591,6 +594,7 @@ export class App extends Service implements AppT {
       metrics: () => (this.#metrics ??= new PrometheusMetrics(this.monitor, { appId: this.id })).text(),
       topic: (name) => this.topics.get(name),
     }
+    return this.#host
   }
 
   /**
@@ -614,7 +618,7 @@ export class App extends Service implements AppT {
     options: { key?: string; query?: string; method?: HttpMethod; help?: string } = {},
   ): void {
     const name = typeof table === 'string' ? table : table.name
-    const host = this.#webHost()
+    const host = this.#webHost
     this.web.add(
       options.method ?? 'GET',
       path,
@@ -641,6 +645,8 @@ export class App extends Service implements AppT {
     await this.prepareTransport()
     this.conductor.log = this.log.child({ service: 'Conductor' })
     this.consumer.log = this.log.child({ service: 'Consumer' })
+    this.monitor.log = this.log.child({ service: 'Monitor' })
+    if (this.#web !== undefined) this.#web.log = this.log.child({ service: 'Web' })
     // Declare what the app owns before anything reads or writes it.
     const topics = new Set<Topic<unknown, unknown>>(this.topics.values())
     for (const agent of this.agents.values()) {

@@ -202,6 +202,13 @@ export abstract class Collection<K, V> extends Service implements TableT {
     return [...this.#roles].filter(([, role]) => role === 'active').map(([p]) => p).sort((a, b) => a - b)
   }
 
+  /** Keys in the partitions this worker holds as active (every partition of a global table). */
+  get size(): number {
+    let n = 0
+    for (const [p, store] of this.#stores) if (this.isGlobal || this.#roles.get(p) === 'active') n += store.size()
+    return n
+  }
+
   standbyPartitions(): number[] {
     return [...this.#roles].filter(([, role]) => role === 'standby').map(([p]) => p).sort((a, b) => a - b)
   }
@@ -572,14 +579,6 @@ export class Table<K = unknown, V = unknown> extends Collection<K, V> {
     return this.entries()
   }
 
-  /** Keys in the partitions this worker holds as active. */
-  get size(): number {
-    let n = 0
-    for (const [p, store] of this.stores()) {
-      if (this.isGlobal || this.activePartitions().includes(p)) n += store.size()
-    }
-    return n
-  }
 
   /** A plain object of the local entries (for logs and tests). */
   asObject(): Record<string, V> {

@@ -217,7 +217,7 @@ function tableSummary(host: WebHost, request: WebRequest) {
   const limit = limitOf(request)
   const windowing = (t as Table<unknown, unknown>).windowing
   const items: Array<[unknown, unknown]> = []
-  const dict = t as unknown as { entries(): Iterable<[unknown, unknown]>; size?: number }
+  const dict = t as unknown as { entries(): Iterable<[unknown, unknown]> }
   if (windowing === undefined) {
     for (const [k, v] of dict.entries()) {
       if (items.length >= limit) break
@@ -230,7 +230,7 @@ function tableSummary(host: WebHost, request: WebRequest) {
     worker: host.canonicalUrl,
     active: t.activePartitions(),
     standby: t.standbyPartitions(),
-    keys: dict.size ?? t.activePartitions().reduce((n, p) => n + (t.stores().get(p)?.size() ?? 0), 0),
+    keys: t.size,
     ...(windowing === undefined ? { items } : { windows: windowing.windows().slice(0, limit) }),
   }
 }

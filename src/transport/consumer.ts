@@ -378,9 +378,14 @@ export class Consumer extends Service implements ConsumerHandlerT, ConductorCons
   async #commitOnce(): Promise<void> {
     this.#ackedSinceCommit = 0
     if (this.#driver === undefined) return
-    // Flush even with no new offsets: tables may hold changes made outside agents (usePartitioner).
+    // The offsets are taken before the flush: agents keep processing while it waits for the
+    // broker, and the changes of events acked meanwhile are buffered for the next flush, so
+    // committing their offsets now would let a crash lose them. Flush even with no new offsets:
+    // tables may hold changes made outside agents (usePartitioner).
+    const taken = [...this.committableOffsets()].map(([t, offset]) => ({ t, offset, owner: this.#states.get(t) }))
     await this.#options.flush()
-    const offsets = this.committableOffsets()
+    // A partition revoked while the flush ran belongs to another worker now: leave its offset to it.
+    const offsets = new Map(taken.filter((o) => this.#states.get(o.t) === o.owner).map((o) => [o.t, o.offset]))
     if (offsets.size === 0) return
     const state = this.sensors?.onCommitInitiated()
     try {

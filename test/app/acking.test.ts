@@ -435,3 +435,31 @@ test('stop commits nothing unprocessed: buffered events are dropped and read aga
   assert.deepEqual(seen2, [1, 2, 3, 4])
   assert.equal(committed(again, 'buffered'), 5)
 })
+
+test('a commit covers only the events acked before its flush began (their changelog changes are flushed; later ones are not)', async (t) => {
+  const { app } = newApp(t)
+  const topic = app.topic('in', { valueType: Number })
+  let processed = 0
+  app.agent(topic, async (stream) => {
+    for await (const _ of stream) processed += 1
+  }, { name: 'count' })
+  await app.start()
+  for (let i = 0; i < 5; i++) await topic.send({ value: i })
+  await waitFor(() => processed === 5, 'five processed')
+  // While the commit flushes (the producer waits for the broker), the agent goes on: five more.
+  const flush = app.producer.flush.bind(app.producer)
+  let first = true
+  app.producer.flush = async () => {
+    if (first) {
+      first = false
+      for (let i = 5; i < 10; i++) await topic.send({ value: i })
+      await waitFor(() => processed === 10, 'ten processed')
+      await idle(20)
+    }
+    await flush()
+  }
+  await app.consumer.commit()
+  assert.equal(committed(app, 'in'), 5, 'the five acked during the flush wait for the next commit')
+  await app.consumer.commit()
+  assert.equal(committed(app, 'in'), 10)
+})

@@ -64,11 +64,11 @@ export async function testAdmin(t: { after(fn: () => Promise<void>): void }) {
   }
 }
 
-/** Poll `check` until it returns true. */
-export async function eventually(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
+/** Poll `check` until it returns true (`what` may be a function, to describe the state at the timeout). */
+export async function eventually(check: () => boolean | Promise<boolean>, what: string | (() => string), timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs
   while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === 'string' ? what : what()}`)
     await new Promise((r) => setTimeout(r, 50))
   }
 }

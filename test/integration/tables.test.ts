@@ -81,7 +81,11 @@ test('word count, 2 workers, 8 partitions: kill -9 one mid-stream; the other tak
   await b.exited
   await produceWords(words, 3000, sent)
   const view = await followChangelog(t, changelog)
-  await eventually(() => vocabulary.every((w) => (view.latest.get(w) ?? 0) >= (sent.get(w) ?? 0)), 'every word counted at least as often as sent', 90_000)
+  await eventually(
+    () => vocabulary.every((w) => (view.latest.get(w) ?? 0) >= (sent.get(w) ?? 0)),
+    () => `every word counted at least as often as sent; short: ${vocabulary.filter((w) => (view.latest.get(w) ?? 0) < (sent.get(w) ?? 0)).map((w) => `${w} ${view.latest.get(w) ?? 0}/${sent.get(w)}`).join(', ')}`,
+    90_000,
+  )
   assert.deepEqual(lastAssigned(a.stderr()), [0, 1, 2, 3, 4, 5, 6, 7], 'A took over all partitions')
   let counted = 0
   for (const w of vocabulary) counted += view.latest.get(w) ?? 0
